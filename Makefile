@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make run` (install, then refine a question on the embedded
+# model) and `make test` (install, then run the whole test suite).
+
+PYTHON ?= python3
+VENV ?= .venv
+PROMPT ?= What is 17 * 23? Answer with a number.
+
+# llama-cpp-python compiles from source. A native build crashes at the first token on VMs
+# whose CPU advertises AVX-512/AMX it cannot run, so build for AVX2 explicitly.
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF
+export CMAKE_ARGS
+
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "redraft needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(INSTALLED)
+	$(VENV)/bin/redraft run "$(PROMPT)"
+
+test: $(INSTALLED)
+	$(VENV)/bin/python -m pytest -q
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check src tests
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,79 @@
+"""The small public API: `refine` a prompt with a strategy and a model, get an `Outcome`.
+
+The CLI, the evaluation runner and the server are thin layers over this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from redraft.feedback.base import FeedbackSource
+from redraft.models.base import Model
+from redraft.models.managed import ManagedModel
+from redraft.models.resolve import ModelConfig, managed_model
+from redraft.runs.outcome import Outcome
+from redraft.runs.runner import run_strategy
+from redraft.runs.store import RunStore
+from redraft.strategies.base import Strategy, strategy_class
+from redraft.strategies.context import Budget, Listener
+from redraft.tasks.base import Problem
+
+ModelLike = str | Model | ModelConfig | None
+
+
+def as_managed(model: ModelLike) -> ManagedModel:
+    """Accept a model name, a config, a bare model or an already managed one."""
+    if isinstance(model, ManagedModel):
+        return model
+    if model is None or isinstance(model, str):
+        return managed_model(ModelConfig(model=model))
+    if isinstance(model, ModelConfig):
+        return managed_model(model)
+    return ManagedModel(model)
+
+
+def build_strategy(
+    strategy: str | Strategy, feedback: FeedbackSource | None = None, **params: Any
+) -> Strategy:
+    if isinstance(strategy, Strategy):
+        return strategy
+    return strategy_class(strategy)(feedback=feedback, **params)
+
+
+async def arefine(
+    prompt: str | Problem,
+    *,
+    strategy: str | Strategy = "self_refine",
+    model: ModelLike = None,
+    critic_model: ModelLike = None,
+    refiner_model: ModelLike = None,
+    feedback: FeedbackSource | None = None,
+    budget: Budget | None = None,
+    sampling: dict[str, Any] | None = None,
+    store: RunStore | None = None,
+    listeners: Iterable[Listener] = (),
+    **params: Any,
+) -> Outcome:
+    """Run `strategy` on `prompt`; extra keyword arguments are the strategy's parameters."""
+    problem = prompt if isinstance(prompt, Problem) else Problem(id="prompt", prompt=prompt)
+    models = {"generator": as_managed(model)}
+    if critic_model is not None:
+        models["critic"] = as_managed(critic_model)
+    if refiner_model is not None:
+        models["refiner"] = as_managed(refiner_model)
+    chosen = build_strategy(strategy, feedback, **params)
+    try:
+        return await run_strategy(
+            chosen, problem, models, budget=budget, sampling=sampling, store=store,
+            listeners=listeners,
+        )
+    finally:
+        for managed in models.values():
+            await managed.aclose()
+
+
+def refine(prompt: str | Problem, **kwargs: Any) -> Outcome:
+    """Synchronous `arefine`, for scripts and notebooks without an event loop."""
+    return asyncio.run(arefine(prompt, **kwargs))

@@ -1,0 +1,83 @@
+"""The one contract every model implements, and the errors it may raise.
+
+Everything that talks to an LLM goes through `Model.complete`, so retries,
+concurrency limits, usage accounting and tracing live in one wrapper
+(`redraft.models.managed`) and every strategy gets them for free.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+
+from pydantic import BaseModel
+
+
+class Message(TypedDict):
+    """A chat message in the OpenAI wire format."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Usage(BaseModel):
+    """Token usage of one call, or a running total of many."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.latency_s += other.latency_s
+
+
+class Completion(BaseModel):
+    """What one call returns: the text plus the facts a trace needs."""
+
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    model: str = ""
+    attempts: int = 1
+    cached: bool = False
+
+    def usage(self) -> Usage:
+        return Usage(
+            calls=1,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            latency_s=self.latency_s,
+        )
+
+
+class ModelError(RuntimeError):
+    """A call failed for good: bad request, unknown model, missing file, auth."""
+
+
+class RetryableModelError(ModelError):
+    """A call failed in a way worth retrying: 429, 5xx, timeout, connection error."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """Anything that completes a chat.
+
+    `name` identifies the model in traces; `endpoint` identifies where calls go,
+    so that models on one server share one concurrency limit.
+    """
+
+    name: str
+    endpoint: str
+
+    async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
+        """Complete `messages`. Sampling keys: temperature, max_tokens, top_p, seed, stop."""
+        ...

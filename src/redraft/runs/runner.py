@@ -1,0 +1,71 @@
+"""Runs one strategy on one problem: builds the context, records the run, shapes the outcome.
+
+Budget exhaustion is not an error: the strategy's own final-answer rule picks
+from what was produced so far. Any other failure marks the run as failed in the
+store (nothing recorded is lost) and propagates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from redraft.models.managed import ManagedModel
+from redraft.runs.outcome import Outcome
+from redraft.runs.store import RunStore
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.context import Budget, BudgetExhausted, Context, Listener
+from redraft.tasks.base import Problem
+
+
+async def run_strategy(
+    strategy: Strategy,
+    problem: Problem,
+    models: Mapping[str, ManagedModel],
+    *,
+    budget: Budget | None = None,
+    sampling: Mapping[str, Any] | None = None,
+    extract: Callable[[str], str | None] | None = None,
+    store: RunStore | None = None,
+    listeners: Iterable[Listener] = (),
+) -> Outcome:
+    listeners = list(listeners)
+    run_id = None
+    if store is not None:
+        run_id = store.start_run(
+            strategy=strategy.describe(),
+            models={role: model.name for role, model in models.items()},
+            problem=problem,
+            oracle=strategy.oracle,
+        )
+        listeners.append(store.listener(run_id))
+    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners)
+    started = time.perf_counter()
+    try:
+        try:
+            final = await strategy.solve(problem, ctx)
+        except BudgetExhausted:
+            final = Final(candidate=strategy.select(ctx.candidates), stop_reason="budget")
+    except BaseException as exc:
+        if store is not None and run_id is not None:
+            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    chosen = final.candidate
+    outcome = Outcome(
+        run_id=run_id,
+        strategy=strategy.name,
+        strategy_params=strategy.params.model_dump(),
+        problem_id=problem.id,
+        answer=chosen.answer if chosen else None,
+        text=chosen.text if chosen else "",
+        stop_reason=final.stop_reason,
+        oracle=strategy.oracle,
+        candidates=list(ctx.candidates),
+        usage=ctx.usage,
+        usage_by_role=dict(ctx.usage_by_role),
+        wall_s=time.perf_counter() - started,
+    )
+    if store is not None and run_id is not None:
+        store.finish_run(run_id, outcome)
+    return outcome

@@ -1,0 +1,192 @@
+"""The run store: every run, call and candidate in SQLite, queryable after the fact.
+
+A trace is data, not logs. Calls and candidates are written as they happen (a
+crash keeps what was done), keyed by (run, seq) so an updated candidate (one
+that got its feedback) replaces its earlier row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from redraft.feedback.base import Verdict
+from redraft.runs.migrations import migrate
+from redraft.runs.outcome import Outcome
+from redraft.strategies.context import CallRecord, Candidate, Event, Listener
+from redraft.tasks.base import Problem
+
+
+class RunNotFound(LookupError):
+    """No run matches the id or prefix the user gave."""
+
+
+class RunSummary(BaseModel):
+    id: str
+    created_at: str
+    strategy: str
+    status: str
+    problem_id: str | None
+    prompt: str
+    answer: str | None
+    stop_reason: str | None
+    error: str | None
+    oracle: bool
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    wall_s: float | None
+
+
+class RunDetail(RunSummary):
+    strategy_params: dict[str, Any]
+    models: dict[str, str]
+    reference: str | None
+    final_text: str | None
+    candidates: list[Candidate]
+    call_records: list[CallRecord]
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("REDRAFT_DB") or Path.home() / ".redraft" / "runs.db")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class RunStore:
+    """One SQLite file holding every run. Safe to share across coroutines of one loop."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("pragma journal_mode=wal")
+        self.db.execute("pragma synchronous=normal")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def start_run(
+        self,
+        *,
+        strategy: dict[str, Any],
+        models: dict[str, str],
+        problem: Problem,
+        oracle: bool = False,
+    ) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self.db:
+            self.db.execute(
+                "insert into runs (id, created_at, strategy, strategy_json, models_json, problem_id,"
+                " prompt, reference, status, oracle) values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, _now(), strategy["name"], json.dumps(strategy), json.dumps(models),
+                 problem.id, problem.prompt, problem.reference, int(oracle)),
+            )
+        return run_id
+
+    def listener(self, run_id: str) -> Listener:
+        """A trace listener writing this run's calls and candidates as they happen."""
+
+        def write(event: Event) -> None:
+            with self.db:
+                if isinstance(event, CallRecord):
+                    self._write_call(run_id, event)
+                else:
+                    self._write_candidate(run_id, event)
+
+        return write
+
+    def _write_call(self, run_id: str, c: CallRecord) -> None:
+        self.db.execute(
+            "insert or replace into calls (run_id, seq, role, model, messages_json, sampling_json,"
+            " output, finish_reason, prompt_tokens, completion_tokens, latency_ms, attempts, cached,"
+            " error, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, c.seq, c.role, c.model, json.dumps(c.messages), json.dumps(c.sampling), c.text,
+             c.finish_reason, c.prompt_tokens, c.completion_tokens, round(c.latency_s * 1000),
+             c.attempts, int(c.cached), c.error, _now()),
+        )
+
+    def _write_candidate(self, run_id: str, c: Candidate) -> None:
+        self.db.execute(
+            "insert or replace into candidates (run_id, seq, round, kind, text, answer, feedback,"
+            " verdict, score, parent, metadata_json) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, c.seq, c.round, c.kind, c.text, c.answer, c.feedback,
+             c.verdict.value if c.verdict else None, c.score, c.parent, json.dumps(c.metadata)),
+        )
+
+    def finish_run(self, run_id: str, outcome: Outcome) -> None:
+        usage = outcome.usage
+        with self.db:
+            self.db.execute(
+                "update runs set status='done', answer=?, final_text=?, stop_reason=?, calls=?,"
+                " prompt_tokens=?, completion_tokens=?, wall_s=?, usage_by_role_json=? where id=?",
+                (outcome.answer, outcome.text, outcome.stop_reason, usage.calls, usage.prompt_tokens,
+                 usage.completion_tokens, outcome.wall_s,
+                 json.dumps({r: u.model_dump() for r, u in outcome.usage_by_role.items()}), run_id),
+            )
+
+    def fail_run(self, run_id: str, error: str) -> None:
+        with self.db:
+            self.db.execute("update runs set status='error', error=? where id=?", (error, run_id))
+
+    def list_runs(self, limit: int = 20) -> list[RunSummary]:
+        rows = self.db.execute("select * from runs order by created_at desc limit ?", (limit,))
+        return [self._summary(row) for row in rows]
+
+    def get_run(self, run_id: str) -> RunDetail:
+        rows = self.db.execute(
+            "select * from runs where id like ? order by created_at desc", (run_id + "%",)
+        ).fetchall()
+        if not rows:
+            raise RunNotFound(f"no run with id {run_id!r} in {self.path}")
+        if len(rows) > 1:
+            raise RunNotFound(f"run id prefix {run_id!r} is ambiguous: {len(rows)} runs match")
+        row = rows[0]
+        candidates = [
+            Candidate(
+                seq=c["seq"], round=c["round"], kind=c["kind"], text=c["text"], answer=c["answer"],
+                feedback=c["feedback"], verdict=Verdict(c["verdict"]) if c["verdict"] else None,
+                score=c["score"], parent=c["parent"], metadata=json.loads(c["metadata_json"] or "{}"),
+            )
+            for c in self.db.execute("select * from candidates where run_id=? order by seq", (row["id"],))
+        ]
+        calls = [
+            CallRecord(
+                seq=c["seq"], role=c["role"], model=c["model"], messages=json.loads(c["messages_json"]),
+                sampling=json.loads(c["sampling_json"]), text=c["output"] or "",
+                finish_reason=c["finish_reason"], prompt_tokens=c["prompt_tokens"] or 0,
+                completion_tokens=c["completion_tokens"] or 0, latency_s=(c["latency_ms"] or 0) / 1000,
+                attempts=c["attempts"] or 1, cached=bool(c["cached"]), error=c["error"],
+            )
+            for c in self.db.execute("select * from calls where run_id=? order by seq", (row["id"],))
+        ]
+        return RunDetail(
+            **self._summary(row).model_dump(),
+            strategy_params=json.loads(row["strategy_json"]).get("params", {}),
+            models=json.loads(row["models_json"]),
+            reference=row["reference"],
+            final_text=row["final_text"],
+            candidates=candidates,
+            call_records=calls,
+        )
+
+    @staticmethod
+    def _summary(row: sqlite3.Row) -> RunSummary:
+        return RunSummary(
+            id=row["id"], created_at=row["created_at"], strategy=row["strategy"], status=row["status"],
+            problem_id=row["problem_id"], prompt=row["prompt"], answer=row["answer"],
+            stop_reason=row["stop_reason"], error=row["error"], oracle=bool(row["oracle"]),
+            calls=row["calls"], prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"], wall_s=row["wall_s"],
+        )

@@ -1,0 +1,97 @@
+"""What a strategy is, and the registry the CLI, evaluator and server share.
+
+A strategy is a short transcription of its paper: `solve` runs the loop and
+returns the final candidate with the reason it stopped. Parameters live in a
+pydantic model whose defaults are the paper's, so they can be listed, validated
+and recorded with every run.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from redraft.feedback.base import FeedbackSource
+from redraft.strategies.context import Candidate, Context
+from redraft.tasks.base import Problem
+
+
+class StrategyError(ValueError):
+    """A strategy name or parameter the user gave is not valid."""
+
+
+class Final(BaseModel):
+    """What `solve` returns: the chosen candidate and why the loop ended."""
+
+    candidate: Candidate | None
+    stop_reason: str
+
+
+class Strategy(ABC):
+    """Base of every method. Subclasses set `name`, `paper`, `Params` and `solve`."""
+
+    name: ClassVar[str]
+    paper: ClassVar[str]
+    summary: ClassVar[str] = ""
+
+    class Params(BaseModel):
+        pass
+
+    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+        try:
+            self.params = self.Params(**params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise StrategyError(f"bad parameters for {self.name}: {problems}") from None
+        self.feedback = feedback
+
+    @abstractmethod
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        """Run the method on one problem."""
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        """The final-answer rule when the budget cuts the loop short: the last candidate."""
+        return candidates[-1] if candidates else None
+
+    @property
+    def oracle(self) -> bool:
+        return bool(getattr(self.feedback, "oracle", False))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": self.params.model_dump(),
+            "feedback": getattr(self.feedback, "name", None),
+        }
+
+
+REGISTRY: dict[str, type[Strategy]] = {}
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Class decorator: make a strategy available by name."""
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    if name not in REGISTRY:
+        raise StrategyError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def strategy_info(cls: type[Strategy]) -> dict[str, Any]:
+    """The facts `redraft strategies` lists: name, paper, summary and parameters."""
+    params = {
+        key: {
+            "default": field.default,
+            "type": getattr(field.annotation, "__name__", str(field.annotation)),
+            "description": field.description or "",
+        }
+        for key, field in cls.Params.model_fields.items()
+    }
+    return {"name": cls.name, "paper": cls.paper, "summary": cls.summary, "params": params}

@@ -1,0 +1,120 @@
+"""A local fake OpenAI-compatible server, so client and CLI paths run over real HTTP offline.
+
+Replies are scripted: each request pops the next `FakeReply` (or the last one
+repeats). Every request body is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeReply:
+    """One scripted response: a chat completion text, or an HTTP error status."""
+
+    text: str = "ok"
+    status: int = 200
+    delay_s: float = 0.0
+    error_message: str = "scripted failure"
+
+
+@dataclass
+class FakeOpenAIServer:
+    replies: list[FakeReply] = field(default_factory=lambda: [FakeReply()])
+    respond: Callable[[dict[str, Any]], FakeReply] | None = None
+    models: list[str] = field(default_factory=lambda: ["fake-model"])
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    base_url: str = ""
+
+    def _next(self, body: dict[str, Any]) -> FakeReply:
+        if self.respond is not None:
+            return self.respond(body)
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    async def chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        reply = self._next(body)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)
+        finally:
+            self.in_flight -= 1
+        if reply.status != 200:
+            return web.json_response(
+                {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}},
+                status=reply.status,
+            )
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+        return web.json_response({
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or self.models[0],
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": "stop",
+            }],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(reply.text.split()),
+                "total_tokens": prompt_tokens + len(reply.text.split()),
+            },
+        })
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+
+@contextmanager
+def serve(server: FakeOpenAIServer) -> Iterator[FakeOpenAIServer]:
+    """Run `server` on a free loopback port in a background thread for the block's duration."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def start() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", server.chat)
+        app.router.add_get("/v1/models", server.list_models)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server.base_url = f"http://127.0.0.1:{port}/v1"
+        holder["runner"] = runner
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
