@@ -14,10 +14,10 @@ import pytest
 from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
 
 
-def redraft(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def redraft(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "redraft", *args], capture_output=True, text=True, timeout=120,
-        env={**os.environ, **(env or {})},
+        env=dict(os.environ), input=stdin,
     )
 
 
@@ -114,3 +114,60 @@ def test_bad_strategy_parameter() -> None:
 
 def test_show_unknown_run() -> None:
     assert_clean_failure(redraft("show", "doesnotexist"), 1, "error: no run with id 'doesnotexist'")
+
+
+def test_tasks_lists_the_benchmarks_with_sizes() -> None:
+    infos = {t["spec"]: t for t in json.loads(redraft("tasks", "--json").stdout)}
+    assert infos["gsm8k"]["size"] == 1319 and infos["humaneval"]["size"] == 164
+    assert "jsonl:PATH" in infos
+
+
+def test_run_on_a_task_problem_scores_the_final_answer(endpoint: FakeOpenAIServer) -> None:
+    with serve(FakeOpenAIServer(respond=lambda body: FakeReply(
+            "VERDICT: correct" if "VERDICT" in body["messages"][-1]["content"]
+            else "The answer is 18."))) as server:
+        result = redraft("run", "--task", "gsm8k", "--problem", "0", "--base-url", server.base_url,
+                         "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["problem_id"] == "gsm8k/0" and out["answer"] == "18"
+    assert out["score"]["correct"] is True and out["score"]["reference"] == "18"
+    assert out["oracle"] is False
+
+
+def test_oracle_feedback_runs_are_labelled(endpoint: FakeOpenAIServer) -> None:
+    replies = [FakeReply("The answer is 7."), FakeReply("The answer is 18.")]
+    with serve(FakeOpenAIServer(replies=replies)) as s:
+        result = redraft("run", "--task", "gsm8k", "--feedback", "oracle", "--base-url", s.base_url,
+                         "--model", "m")
+    assert result.returncode == 0, result.stderr
+    assert "ORACLE feedback" in result.stdout and "gsm8k/0: correct" in result.stdout
+    assert len(s.requests) == 2  # draft, redraft: the oracle itself makes no call
+
+
+def test_judge_shows_the_verdict_of_a_feedback_source() -> None:
+    good = ("def has_close_elements(numbers, threshold):\n"
+            "    return any(abs(a - b) < threshold for i, a in enumerate(numbers)"
+            " for b in numbers[i + 1:])\n")
+    result = redraft("judge", good, "--task", "humaneval", "--feedback", "tests", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["verdict"] == "ok" and out["oracle"] is False
+    assert out["task_score"]["correct"] is True
+    bad = redraft("judge", "-", "--task", "humaneval", "--feedback", "tests",
+                  stdin="def has_close_elements(numbers, threshold):\n    return False\n")
+    assert bad.returncode == 0 and "verdict revise" in bad.stdout
+
+
+def test_judge_with_a_critic_endpoint(endpoint: FakeOpenAIServer) -> None:
+    result = redraft("judge", "391", "--prompt", "What is 17 * 23?", "--base-url", endpoint.base_url,
+                     "--json")
+    assert json.loads(result.stdout)["verdict"] == "ok"
+
+
+def test_task_and_feedback_errors_are_one_line() -> None:
+    assert_clean_failure(redraft("run", "--task", "nosuch"), 1, "error: unknown task 'nosuch'")
+    assert_clean_failure(redraft("run", "hi", "--feedback", "oracle"), 1, "oracle feedback needs a task")
+    assert_clean_failure(redraft("run", "--task", "gsm8k", "--problem", "99999"), 1, "out of range")
+    assert_clean_failure(redraft("run", "hi", "--task", "gsm8k"), 1, "not both")
+    assert_clean_failure(redraft("run"), 1, "give a PROMPT")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from redraft.feedback.base import FeedbackSource
+from redraft.feedback.registry import get_feedback
 from redraft.models.base import Model
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
@@ -18,7 +19,7 @@ from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
 from redraft.strategies.base import Strategy, strategy_class
 from redraft.strategies.context import Budget, Listener
-from redraft.tasks.base import Problem
+from redraft.tasks.base import Problem, Task
 
 ModelLike = str | Model | ModelConfig | None
 
@@ -35,11 +36,17 @@ def as_managed(model: ModelLike) -> ManagedModel:
 
 
 def build_strategy(
-    strategy: str | Strategy, feedback: FeedbackSource | None = None, **params: Any
+    strategy: str | Strategy,
+    feedback: str | FeedbackSource | None = None,
+    *,
+    task: Task | None = None,
+    **params: Any,
 ) -> Strategy:
+    """A strategy from its name and parameters; `feedback` may be a spec such as "tests"."""
     if isinstance(strategy, Strategy):
         return strategy
-    return strategy_class(strategy)(feedback=feedback, **params)
+    source = get_feedback(feedback, task) if isinstance(feedback, str) else feedback
+    return strategy_class(strategy)(feedback=source, **params)
 
 
 async def arefine(
@@ -49,25 +56,30 @@ async def arefine(
     model: ModelLike = None,
     critic_model: ModelLike = None,
     refiner_model: ModelLike = None,
-    feedback: FeedbackSource | None = None,
+    feedback: str | FeedbackSource | None = None,
+    task: Task | None = None,
     budget: Budget | None = None,
     sampling: dict[str, Any] | None = None,
     store: RunStore | None = None,
     listeners: Iterable[Listener] = (),
     **params: Any,
 ) -> Outcome:
-    """Run `strategy` on `prompt`; extra keyword arguments are the strategy's parameters."""
+    """Run `strategy` on `prompt`; extra keyword arguments are the strategy's parameters.
+
+    With a `task`, answers are read with the task's extractor (and `feedback="oracle"`
+    can score against the problem's reference).
+    """
     problem = prompt if isinstance(prompt, Problem) else Problem(id="prompt", prompt=prompt)
     models = {"generator": as_managed(model)}
     if critic_model is not None:
         models["critic"] = as_managed(critic_model)
     if refiner_model is not None:
         models["refiner"] = as_managed(refiner_model)
-    chosen = build_strategy(strategy, feedback, **params)
+    chosen = build_strategy(strategy, feedback, task=task, **params)
     try:
         return await run_strategy(
             chosen, problem, models, budget=budget, sampling=sampling, store=store,
-            listeners=listeners,
+            listeners=listeners, extract=task.extract if task else None,
         )
     finally:
         for managed in models.values():

@@ -1,7 +1,16 @@
 """Feedback sources: what judges a candidate."""
 
 from redraft.feedback.base import Feedback, FeedbackSource, Verdict
+from redraft.feedback.checklist import ChecklistFeedback
 from redraft.feedback.critic import CriticFeedback
+from redraft.feedback.oracle import OracleFeedback
+from redraft.feedback.program import ProgramFeedback
+from redraft.feedback.registry import FEEDBACK_SOURCES, FeedbackError, get_feedback
+from redraft.feedback.tests import TestsFeedback
 from redraft.feedback.verdict import parse_verdict
 
-__all__ = ["CriticFeedback", "Feedback", "FeedbackSource", "Verdict", "parse_verdict"]
+__all__ = [
+    "FEEDBACK_SOURCES", "ChecklistFeedback", "CriticFeedback", "Feedback", "FeedbackError",
+    "FeedbackSource", "OracleFeedback", "ProgramFeedback", "TestsFeedback", "Verdict",
+    "get_feedback", "parse_verdict",
+]

@@ -1,0 +1,122 @@
+"""The commands that list and show: strategies, tasks, feedback sources, runs, one run."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from redraft.cli import options as o
+from redraft.cli.app import app, stdout, user_errors
+from redraft.feedback.registry import FEEDBACK_SOURCES
+from redraft.runs.store import RunStore
+from redraft.strategies.base import REGISTRY, strategy_info
+from redraft.tasks.registry import list_tasks
+
+
+def plain(text: str) -> None:
+    stdout.print(text, markup=False, highlight=False)
+
+
+@app.command()
+def strategies(as_json: o.Json = False) -> None:
+    """List the registered strategies with their parameters and papers."""
+    infos = [strategy_info(REGISTRY[name]) for name in sorted(REGISTRY)]
+    if as_json:
+        typer.echo(json.dumps(infos, default=str))
+        return
+    table = Table("strategy", "parameters (defaults)", "paper")
+    for info in infos:
+        params = ", ".join(f"{k}={v['default']}" for k, v in info["params"].items())
+        table.add_row(info["name"], params, info["paper"])
+    stdout.print(table)
+
+
+@app.command()
+def tasks(as_json: o.Json = False) -> None:
+    """List the tasks (benchmarks and user-file formats) with their sizes."""
+    with user_errors():
+        infos = list_tasks()
+    if as_json:
+        typer.echo(json.dumps([i.model_dump() for i in infos]))
+        return
+    table = Table("task", "answers", "size", "description")
+    for info in infos:
+        table.add_row(info.spec, info.answer_type, "" if info.size is None else str(info.size),
+                      info.description)
+    stdout.print(table)
+
+
+@app.command()
+def feedback(as_json: o.Json = False) -> None:
+    """List the feedback sources; oracle ones read the reference and are for upper bounds only."""
+    if as_json:
+        typer.echo(json.dumps([f.model_dump() for f in FEEDBACK_SOURCES]))
+        return
+    table = Table("feedback", "oracle", "what it does")
+    for info in FEEDBACK_SOURCES:
+        table.add_row(info.name, "yes" if info.oracle else "", info.description)
+    stdout.print(table)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
+    db: o.Db = None,
+    as_json: o.Json = False,
+) -> None:
+    """List recorded runs, newest first."""
+    with user_errors():
+        summaries = RunStore(db).list_runs(limit)
+    if as_json:
+        typer.echo(json.dumps([s.model_dump() for s in summaries]))
+        return
+    table = Table("run", "when", "strategy", "status", "calls", "tokens", "prompt", "answer")
+    for s in summaries:
+        table.add_row(s.id, s.created_at[:19], s.strategy + (" (oracle)" if s.oracle else ""),
+                      s.status, str(s.calls), str(s.prompt_tokens + s.completion_tokens),
+                      _clip(s.prompt), _clip(s.answer or s.error or ""))
+    table.columns[0].no_wrap = True
+    stdout.print(table)
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix.")],
+    db: o.Db = None,
+    calls: Annotated[bool, typer.Option("--calls", help="Also print every model call.")] = False,
+    as_json: o.Json = False,
+) -> None:
+    """Print one run's rounds: each candidate with its feedback and verdict."""
+    with user_errors():
+        detail = RunStore(db).get_run(run_id)
+    if as_json:
+        typer.echo(detail.model_dump_json())
+        return
+    oracle = " · ORACLE" if detail.oracle else ""
+    plain(f"run {detail.id} · {detail.strategy} {detail.strategy_params}{oracle} · {detail.status}"
+          f" · models {detail.models}")
+    plain(f"prompt: {detail.prompt}")
+    for c in detail.candidates:
+        stdout.rule(f"round {c.round} · {c.kind}")
+        plain(c.text.strip())
+        if c.feedback is not None:
+            verdict = c.verdict.value if c.verdict else "none"
+            score = f", score {c.score:.2f}" if c.score is not None else ""
+            stdout.print(f"\nfeedback (verdict {verdict}{score}):", style="bold", markup=False)
+            plain(c.feedback)
+    if calls:
+        for call in detail.call_records:
+            stdout.rule(f"call {call.seq} · {call.role} · {call.model}")
+            plain(json.dumps(call.messages, indent=1))
+            plain(call.error or call.text)
+    stdout.rule()
+    plain(f"answer: {detail.answer}  (stopped: {detail.stop_reason}; {detail.calls} calls, "
+          f"{detail.prompt_tokens}+{detail.completion_tokens} tokens)")
+
+
+def _clip(text: str, width: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,77 @@
+"""Checklist / rubric feedback judged by a model, with a score (RefineBench style).
+
+Each item of the problem's checklist (`metadata["checklist"]`, or a generic
+rubric) gets a yes/no; the score is the fraction satisfied. The verdict follows
+the score, so "ok" means every item (or `threshold` of them) was met.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from redraft.feedback.base import Feedback, Verdict
+from redraft.tasks.base import Problem
+
+if TYPE_CHECKING:
+    from redraft.strategies.context import Context
+
+GENERIC_RUBRIC = [
+    "The response answers exactly what was asked.",
+    "Every statement and calculation in the response is correct.",
+    "The reasoning is complete: no step is missing.",
+    "The response is clear and well organised.",
+]
+
+CHECKLIST_PROMPT = """\
+Judge the response to the request below against each checklist item. For every item \
+write one line "N. yes" or "N. no" followed by a short reason. Then list concretely \
+what should change to satisfy the items marked no.
+
+Request:
+{problem}
+
+Response:
+{candidate}
+
+Checklist:
+{items}"""
+
+ITEM_LINE = re.compile(r"^\W*(\d+)\s*[.):]\s*\**\s*(yes|no)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def parse_checklist(text: str, n_items: int) -> dict[int, bool]:
+    """Item number -> satisfied, for the items the judge answered (last answer wins)."""
+    answers: dict[int, bool] = {}
+    for number, word in ITEM_LINE.findall(text):
+        index = int(number)
+        if 1 <= index <= n_items:
+            answers[index] = word.lower() == "yes"
+    return answers
+
+
+class ChecklistFeedback:
+    """Asks the `critic` role to tick a checklist; score = fraction of items met."""
+
+    name = "checklist"
+    oracle = False
+
+    def __init__(self, checklist: list[str] | None = None, *, threshold: float = 1.0) -> None:
+        self.checklist = checklist
+        self.threshold = threshold
+
+    async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
+        items = self.checklist or problem.metadata.get("checklist") or GENERIC_RUBRIC
+        listed = "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
+        prompt = CHECKLIST_PROMPT.format(problem=problem.prompt, candidate=candidate, items=listed)
+        completion = await ctx.complete("critic", [{"role": "user", "content": prompt}])
+        answers = parse_checklist(completion.text, len(items))
+        if len(answers) < len(items):
+            missing = sorted(set(range(1, len(items) + 1)) - set(answers))
+            return Feedback(
+                verdict=Verdict.UNKNOWN,
+                text=f"{completion.text.strip()}\n(judge did not answer items {missing})",
+            )
+        score = sum(answers.values()) / len(items)
+        verdict = Verdict.OK if score >= self.threshold else Verdict.REVISE
+        return Feedback(verdict=verdict, score=score, text=completion.text.strip())
