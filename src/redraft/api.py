@@ -17,7 +17,7 @@ from redraft.models.resolve import ModelConfig, managed_model
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Strategy, strategy_class
+from redraft.strategies.base import Strategy, parse_composition, strategy_class
 from redraft.strategies.context import Budget, Listener
 from redraft.tasks.base import Problem, Task
 
@@ -46,7 +46,11 @@ def build_strategy(
     if isinstance(strategy, Strategy):
         return strategy
     source = get_feedback(feedback, task) if isinstance(feedback, str) else feedback
-    return strategy_class(strategy)(feedback=source, **params)
+    *drafters, outer = parse_composition(strategy)
+    drafter: Strategy | None = None
+    for name in drafters:  # inner stages run with their paper defaults and the same feedback
+        drafter = strategy_class(name)(feedback=source, drafter=drafter)
+    return strategy_class(outer)(feedback=source, drafter=drafter, **params)
 
 
 async def arefine(

@@ -33,6 +33,7 @@ class FakeOpenAIServer:
     respond: Callable[[dict[str, Any]], FakeReply] | None = None
     models: list[str] = field(default_factory=lambda: ["fake-model"])
     requests: list[dict[str, Any]] = field(default_factory=list)
+    honor_n: bool = True
     in_flight: int = 0
     max_in_flight: int = 0
     base_url: str = ""
@@ -45,7 +46,9 @@ class FakeOpenAIServer:
     async def chat(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append(body)
-        reply = self._next(body)
+        n = int(body.get("n") or 1) if self.honor_n else 1
+        replies = [self._next(body) for _ in range(n)]
+        reply = replies[0]
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -59,20 +62,20 @@ class FakeOpenAIServer:
                 status=reply.status,
             )
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
+        completion_tokens = sum(len(r.text.split()) for r in replies)
         return web.json_response({
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or self.models[0],
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": reply.text},
-                "finish_reason": "stop",
-            }],
+            "choices": [
+                {"index": i, "message": {"role": "assistant", "content": r.text}, "finish_reason": "stop"}
+                for i, r in enumerate(replies)
+            ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(reply.text.split()),
-                "total_tokens": prompt_tokens + len(reply.text.split()),
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             },
         })
 

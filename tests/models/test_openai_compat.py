@@ -105,3 +105,57 @@ def test_usage_is_accounted_per_role() -> None:
     assert model.usage_by_role["critic"].calls == 2
     assert model.usage_by_role["critic"].completion_tokens == 4
     assert model.usage.calls == 3
+
+
+def test_n_samples_come_from_one_request_when_the_server_supports_n() -> None:
+    replies = [FakeReply("a"), FakeReply("b c"), FakeReply("d")]
+    with serve(FakeOpenAIServer(replies=replies)) as server:
+        model = client(server)
+
+        async def many():
+            try:
+                return await model.complete_many(MESSAGES, 3)
+            finally:
+                await model.aclose()
+
+        completions = asyncio.run(many())
+    assert [c.text for c in completions] == ["a", "b c", "d"]
+    assert len(server.requests) == 1 and server.requests[0]["n"] == 3
+    assert sum(c.completion_tokens for c in completions) == 4
+    assert sum(c.prompt_tokens for c in completions) == 2  # the prompt is charged once
+
+
+def test_n_falls_back_to_parallel_requests_when_the_server_ignores_it() -> None:
+    with serve(FakeOpenAIServer(replies=[FakeReply("x")], honor_n=False)) as server:
+        model = client(server)
+
+        async def twice():
+            try:
+                first = await model.complete_many(MESSAGES, 3)
+                second = await model.complete_many(MESSAGES, 2)
+                return first, second
+            finally:
+                await model.aclose()
+
+        first, second = asyncio.run(twice())
+    assert len(first) == 3 and len(second) == 2
+    # 1 request with n=3 (answered with one choice) + 2 more; then, remembered, 2 plain requests.
+    assert [r.get("n") for r in server.requests] == [3, None, None, None, None]
+
+
+def test_continue_final_asks_the_server_to_continue_the_assistant_turn() -> None:
+    with serve(FakeOpenAIServer(replies=[FakeReply(" that is wrong.")])) as server:
+        messages = [*MESSAGES, {"role": "assistant", "content": "2+3=6. Wait"}]
+
+        async def go():
+            model = client(server)
+            try:
+                return await model.complete(messages, continue_final=True)
+            finally:
+                await model.aclose()
+
+        result = asyncio.run(go())
+    assert result.text == " that is wrong."
+    assert server.requests[0]["continue_final_message"] is True
+    assert server.requests[0]["add_generation_prompt"] is False
+    assert server.requests[0]["messages"][-1]["role"] == "assistant"

@@ -19,7 +19,7 @@ from typing import Any
 from redraft.models.base import Completion, Message, ModelError
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop"}
+SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final"}
 DEFAULT_MAX_TOKENS = 512
 
 _loaded: dict[tuple[str, int], Any] = {}
@@ -72,21 +72,42 @@ class LocalModel:
     def _complete_sync(self, messages: list[Message], sampling: dict[str, Any]) -> Completion:
         llm = _load(self.path, self.n_ctx)
         started = time.perf_counter()
+        continue_final = sampling.pop("continue_final", False)
         with self._lock:
             try:
-                result = llm.create_chat_completion(messages=messages, **sampling)
+                if continue_final:
+                    result = llm.create_completion(prompt=self._prefill_prompt(llm, messages), **sampling)
+                else:
+                    result = llm.create_chat_completion(messages=messages, **sampling)
             except ValueError as exc:  # e.g. prompt longer than the context window
                 raise ModelError(f"{self.name}: {exc}") from exc
         choice = result["choices"][0]
         usage = result.get("usage") or {}
+        text = choice["text"] if continue_final else choice["message"].get("content")
         return Completion(
-            text=choice["message"].get("content") or "",
+            text=text or "",
             finish_reason=choice.get("finish_reason"),
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
             latency_s=time.perf_counter() - started,
             model=self.name,
         )
+
+    @staticmethod
+    def _prefill_prompt(llm: Any, messages: list[Message]) -> str:
+        """The chat template up to the final assistant message, left open so the model continues it."""
+        if not messages or messages[-1]["role"] != "assistant":
+            raise ModelError("continue_final needs the conversation to end with an assistant message")
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError("this GGUF has no chat template, so its turn cannot be continued")
+        eos = llm.detokenize([llm.token_eos()]).decode(errors="ignore")
+        bos = llm.detokenize([llm.token_bos()]).decode(errors="ignore")
+        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+        head = formatter(messages=messages[:-1]).prompt  # type: ignore[arg-type]
+        return head + messages[-1]["content"]
 
     async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
         unknown = set(sampling) - SAMPLING_KEYS

@@ -10,6 +10,7 @@ import asyncio
 import random
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redraft.models.base import Completion, Message, Model, ModelError, RetryableModelError, Usage
@@ -58,22 +59,53 @@ class ManagedModel:
     async def complete(
         self, messages: list[Message], *, role: str = "generator", **sampling: Any
     ) -> Completion:
+        [completion] = await self._with_retries(
+            lambda: _one(self.inner.complete(messages, **sampling)), role
+        )
+        return completion
+
+    async def complete_many(
+        self, messages: list[Message], n: int, *, role: str = "generator", **sampling: Any
+    ) -> list[Completion]:
+        """`n` samples: one request with `n` where the model supports it, else `n` concurrent calls.
+
+        A server that ignores `n` (returns fewer choices) is remembered, and the
+        missing samples are drawn with separate requests.
+        """
+        if n == 1:
+            return [await self.complete(messages, role=role, **sampling)]
+        native = getattr(self.inner, "complete_n", None)
+        completions: list[Completion] = []
+        if native is not None and getattr(self.inner, "supports_n", True):
+            completions = await self._with_retries(lambda: native(messages, n, **sampling), role)
+            if len(completions) < n:
+                self.inner.supports_n = False  # type: ignore[attr-defined]
+        rest = n - len(completions)
+        completions += await asyncio.gather(
+            *(self.complete(messages, role=role, **sampling) for _ in range(rest))
+        )
+        return completions
+
+    async def _with_retries(
+        self, call: Callable[[], Awaitable[list[Completion]]], role: str
+    ) -> list[Completion]:
         limit = endpoint_limit(self.endpoint, self.max_concurrency)
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with limit:
-                    completion = await self.inner.complete(messages, **sampling)
+                    completions = await call()
             except RetryableModelError as exc:
                 if attempt > self.max_retries:
                     tries = f"{attempt} attempt" + ("s" if attempt > 1 else "")
                     raise ModelError(f"gave up after {tries}: {exc}") from exc
                 await asyncio.sleep(self._backoff(attempt))
                 continue
-            completion = completion.model_copy(update={"attempts": attempt})
-            self.usage_by_role[role].add(completion.usage())
-            return completion
+            completions = [c.model_copy(update={"attempts": attempt}) for c in completions]
+            for completion in completions:
+                self.usage_by_role[role].add(completion.usage())
+            return completions
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so retrying clients do not stampede together."""
@@ -84,3 +116,7 @@ class ManagedModel:
         close = getattr(self.inner, "aclose", None)
         if close is not None:
             await close()
+
+
+async def _one(call: Awaitable[Completion]) -> list[Completion]:
+    return [await call]

@@ -18,7 +18,7 @@ from redraft.models.base import Completion, Message, ModelError, RetryableModelE
 
 RETRYABLE_STATUS = {408, 409, 429}
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
-                 "frequency_penalty", "logprobs", "top_logprobs"}
+                 "frequency_penalty", "continue_final"}
 
 
 class OpenAICompatibleModel:
@@ -39,6 +39,7 @@ class OpenAICompatibleModel:
         self._api_key = api_key or "not-needed"
         self._timeout_s = timeout_s
         self._client: AsyncOpenAI | None = None
+        self.supports_n = True
 
     def _get_client(self) -> AsyncOpenAI:
         # Created lazily: the aiohttp transport must be built inside a running loop.
@@ -53,10 +54,23 @@ class OpenAICompatibleModel:
         return self._client
 
     async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
+        [completion] = await self._create(messages, sampling)
+        return completion
+
+    async def complete_n(self, messages: list[Message], n: int, **sampling: Any) -> list[Completion]:
+        """`n` samples in one request. Prompt tokens are charged to the first sample,
+        completion tokens split evenly: the API reports usage for the request only."""
+        return await self._create(messages, {**sampling, "n": n})
+
+    async def _create(self, messages: list[Message], sampling: dict[str, Any]) -> list[Completion]:
         unknown = set(sampling) - SAMPLING_KEYS
         if unknown:
             raise ModelError(f"unsupported sampling parameters: {sorted(unknown)}")
         params = {k: v for k, v in sampling.items() if v is not None}
+        if params.pop("continue_final", False):
+            # Continue the final assistant message instead of starting a new turn
+            # (vLLM's names; llama.cpp server and Ollama continue a trailing assistant turn anyway).
+            params["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
         if not self.name:
             await self._discover_model()
         started = time.perf_counter()
@@ -74,16 +88,21 @@ class OpenAICompatibleModel:
         latency = time.perf_counter() - started
         if not response.choices:
             raise ModelError(f"{self.endpoint} returned no choices for model {self.name!r}")
-        choice = response.choices[0]
         usage = response.usage
-        return Completion(
-            text=choice.message.content or "",
-            finish_reason=choice.finish_reason,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            latency_s=latency,
-            model=response.model or self.name,
-        )
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        count = len(response.choices)
+        return [
+            Completion(
+                text=choice.message.content or "",
+                finish_reason=choice.finish_reason,
+                prompt_tokens=prompt_tokens if i == 0 else 0,
+                completion_tokens=completion_tokens // count + (completion_tokens % count if i == 0 else 0),
+                latency_s=latency,
+                model=response.model or self.name,
+            )
+            for i, choice in enumerate(sorted(response.choices, key=lambda c: c.index))
+        ]
 
     async def _discover_model(self) -> None:
         """With no model named, use the endpoint's first (vLLM, llama.cpp and LM Studio serve one)."""

@@ -92,3 +92,9 @@ def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
         create index runs_created on runs(created_at);
         """
     )
+
+
+@migration
+def m002_call_outputs(db: sqlite3.Connection) -> None:
+    """Requests with n > 1 return several outputs."""
+    db.execute("alter table calls add column outputs_json text")

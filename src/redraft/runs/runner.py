@@ -14,7 +14,7 @@ from typing import Any
 from redraft.models.managed import ManagedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import Final, Strategy, as_drafter
 from redraft.strategies.context import Budget, BudgetExhausted, Context, Listener
 from redraft.tasks.base import Problem
 
@@ -40,7 +40,9 @@ async def run_strategy(
             oracle=strategy.oracle,
         )
         listeners.append(store.listener(run_id))
-    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners)
+    drafter = as_drafter(strategy.drafter) if strategy.drafter else None
+    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
+                  drafter=drafter)
     started = time.perf_counter()
     try:
         try:
@@ -54,7 +56,7 @@ async def run_strategy(
     chosen = final.candidate
     outcome = Outcome(
         run_id=run_id,
-        strategy=strategy.name,
+        strategy=strategy.full_name,
         strategy_params=strategy.params.model_dump(),
         problem_id=problem.id,
         answer=chosen.answer if chosen else None,

@@ -110,11 +110,11 @@ class RunStore:
     def _write_call(self, run_id: str, c: CallRecord) -> None:
         self.db.execute(
             "insert or replace into calls (run_id, seq, role, model, messages_json, sampling_json,"
-            " output, finish_reason, prompt_tokens, completion_tokens, latency_ms, attempts, cached,"
-            " error, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " output, outputs_json, finish_reason, prompt_tokens, completion_tokens, latency_ms,"
+            " attempts, cached, error, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.role, c.model, json.dumps(c.messages), json.dumps(c.sampling), c.text,
-             c.finish_reason, c.prompt_tokens, c.completion_tokens, round(c.latency_s * 1000),
-             c.attempts, int(c.cached), c.error, _now()),
+             json.dumps(c.texts) if c.texts else None, c.finish_reason, c.prompt_tokens,
+             c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached), c.error, _now()),
         )
 
     def _write_candidate(self, run_id: str, c: Candidate) -> None:
@@ -165,6 +165,7 @@ class RunStore:
             CallRecord(
                 seq=c["seq"], role=c["role"], model=c["model"], messages=json.loads(c["messages_json"]),
                 sampling=json.loads(c["sampling_json"]), text=c["output"] or "",
+                texts=json.loads(c["outputs_json"] or "[]"),
                 finish_reason=c["finish_reason"], prompt_tokens=c["prompt_tokens"] or 0,
                 completion_tokens=c["completion_tokens"] or 0, latency_s=(c["latency_ms"] or 0) / 1000,
                 attempts=c["attempts"] or 1, cached=bool(c["cached"]), error=c["error"],

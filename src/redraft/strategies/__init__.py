@@ -1,6 +1,12 @@
 """The strategy library: one module per method, registered by name."""
 
-from redraft.strategies import self_refine as _self_refine  # noqa: F401  (registers)
+# Importing a strategy module registers it.
+from redraft.strategies import (  # noqa: F401
+    best_of_n,
+    direct,
+    self_consistency,
+    self_refine,
+)
 from redraft.strategies.base import (
     REGISTRY,
     Final,

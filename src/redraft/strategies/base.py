@@ -8,13 +8,14 @@ and recorded with every run.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 from redraft.feedback.base import FeedbackSource
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.context import Candidate, Context, Drafter
 from redraft.tasks.base import Problem
 
 
@@ -39,7 +40,9 @@ class Strategy(ABC):
     class Params(BaseModel):
         pass
 
-    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+    def __init__(
+        self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None, **params: Any
+    ) -> None:
         try:
             self.params = self.Params(**params)
         except ValidationError as exc:
@@ -48,6 +51,12 @@ class Strategy(ABC):
             )
             raise StrategyError(f"bad parameters for {self.name}: {problems}") from None
         self.feedback = feedback
+        self.drafter = drafter
+
+    @property
+    def full_name(self) -> str:
+        """`a>b` when strategy `a` writes this strategy's first drafts."""
+        return f"{self.drafter.full_name}>{self.name}" if self.drafter else self.name
 
     @abstractmethod
     async def solve(self, problem: Problem, ctx: Context) -> Final:
@@ -59,14 +68,31 @@ class Strategy(ABC):
 
     @property
     def oracle(self) -> bool:
-        return bool(getattr(self.feedback, "oracle", False))
+        own = bool(getattr(self.feedback, "oracle", False))
+        return own or (self.drafter is not None and self.drafter.oracle)
 
     def describe(self) -> dict[str, Any]:
         return {
-            "name": self.name,
+            "name": self.full_name,
             "params": self.params.model_dump(),
             "feedback": getattr(self.feedback, "name", None),
+            "drafter": self.drafter.describe() if self.drafter else None,
         }
+
+
+def as_drafter(inner: Strategy) -> Drafter:
+    """Make `inner` the source of another strategy's first drafts: each draft is one run of it."""
+
+    async def drafter(problem: Problem, ctx: Context, n: int) -> list[str]:
+        async def one(index: int) -> str:
+            stage = inner.name if n == 1 else f"{inner.name}#{index}"
+            nested = as_drafter(inner.drafter) if inner.drafter else None
+            final = await inner.solve(problem, ctx.child(stage, nested))
+            return final.candidate.text if final.candidate else ""
+
+        return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+    return drafter
 
 
 REGISTRY: dict[str, type[Strategy]] = {}
@@ -76,6 +102,14 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     """Class decorator: make a strategy available by name."""
     REGISTRY[cls.name] = cls
     return cls
+
+
+def parse_composition(spec: str) -> list[str]:
+    """`self_polish>self_consistency` -> ["self_polish", "self_consistency"] (drafter first)."""
+    names = [part.strip() for part in spec.split(">")]
+    if any(not name for name in names):
+        raise StrategyError(f"bad strategy spec {spec!r}: use NAME or NAME>NAME")
+    return names
 
 
 def strategy_class(name: str) -> type[Strategy]:

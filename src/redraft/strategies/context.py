@@ -8,7 +8,7 @@ emits a trace record, so every method is traced and budgeted the same way.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from redraft.feedback.base import Feedback, Verdict
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
+from redraft.tasks.base import Problem
 
 ROLE_FALLBACK = {"refiner": "generator", "critic": "generator"}
 
@@ -40,6 +41,7 @@ class CallRecord(BaseModel):
     messages: list[dict[str, str]]
     sampling: dict[str, Any] = Field(default_factory=dict)
     text: str = ""
+    texts: list[str] = Field(default_factory=list)
     finish_reason: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -68,8 +70,46 @@ Event = CallRecord | Candidate
 Listener = Callable[[Event], None]
 
 
+class Ledger:
+    """What every context of one solve shares: budget counters, usage, sequence, listeners."""
+
+    def __init__(self, budget: Budget, listeners: list[Listener]) -> None:
+        self.budget = budget
+        self.listeners = listeners
+        self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
+        self.calls_started = 0
+        self.seq = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def reserve(self, calls: int) -> None:
+        """Claim `calls` generations, or raise BudgetExhausted if the budget does not allow them."""
+        budget = self.budget
+        if budget.max_calls is not None and self.calls_started + calls > budget.max_calls:
+            raise BudgetExhausted(f"call budget of {budget.max_calls} spent")
+        if budget.max_tokens is not None and self.total_tokens() >= budget.max_tokens:
+            raise BudgetExhausted(f"token budget of {budget.max_tokens} spent")
+        self.calls_started += calls
+
+    def total_tokens(self) -> int:
+        return sum(u.total_tokens for u in self.usage_by_role.values())
+
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+
+Drafter = Callable[[Problem, "Context", int], Awaitable[list[str]]]
+
+
 class Context:
-    """Per-solve state: role bindings, budget, default sampling, recorded candidates."""
+    """Per-solve state: role bindings, budget, default sampling, recorded candidates.
+
+    `draft`/`drafts` are how a strategy gets first attempts: by default a plain
+    generation, but a composed strategy (`a>b`) makes them runs of `a`.
+    """
 
     def __init__(
         self,
@@ -79,23 +119,27 @@ class Context:
         sampling: Mapping[str, Any] | None = None,
         extract: Callable[[str], str | None] | None = None,
         listeners: Iterable[Listener] = (),
+        drafter: Drafter | None = None,
+        ledger: Ledger | None = None,
+        stage: str | None = None,
     ) -> None:
         if "generator" not in models:
             raise ValueError("a context needs at least a 'generator' model")
         self.models = dict(models)
-        self.budget = budget or Budget()
         self.sampling = dict(sampling or {})
         self.extract = extract or (lambda text: text.strip() or None)
-        self.listeners = list(listeners)
+        self.ledger = ledger or Ledger(budget or Budget(), list(listeners))
+        self.drafter = drafter
+        self.stage = stage
         self.candidates: list[Candidate] = []
-        self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
-        self._calls_started = 0
-        self._seq = 0
 
-    def model_for(self, role: str) -> ManagedModel:
-        while role not in self.models:
-            role = ROLE_FALLBACK.get(role, "generator")
-        return self.models[role]
+    @property
+    def budget(self) -> Budget:
+        return self.ledger.budget
+
+    @property
+    def usage_by_role(self) -> dict[str, Usage]:
+        return self.ledger.usage_by_role
 
     @property
     def usage(self) -> Usage:
@@ -104,51 +148,71 @@ class Context:
             total.add(usage)
         return total
 
-    def _check_budget(self) -> None:
-        budget = self.budget
-        if budget.max_calls is not None and self._calls_started >= budget.max_calls:
-            raise BudgetExhausted(f"call budget of {budget.max_calls} spent")
-        if budget.max_tokens is not None and self.usage.total_tokens >= budget.max_tokens:
-            raise BudgetExhausted(f"token budget of {budget.max_tokens} spent")
+    def child(self, stage: str, drafter: Drafter | None = None) -> Context:
+        """A context for a nested strategy: same models, budget and trace; its own candidates."""
+        return Context(self.models, sampling=self.sampling, extract=self.extract,
+                       drafter=drafter, ledger=self.ledger, stage=stage)
 
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+    def model_for(self, role: str) -> ManagedModel:
+        while role not in self.models:
+            role = ROLE_FALLBACK.get(role, "generator")
+        return self.models[role]
 
     async def complete(self, role: str, messages: list[Message], **sampling: Any) -> Completion:
         """One traced, budgeted call in `role`; per-call sampling overrides the defaults."""
-        self._check_budget()
-        self._calls_started += 1
+        [completion] = await self.sample(role, messages, 1, **sampling)
+        return completion
+
+    async def sample(self, role: str, messages: list[Message], n: int, **sampling: Any) -> list[Completion]:
+        """`n` independent samples: one request with `n` where the endpoint supports it,
+        else concurrent requests. Each sample counts as one call against the budget."""
+        self.ledger.reserve(n)
         model = self.model_for(role)
         params = {**self.sampling, **sampling}
         record = CallRecord(
-            seq=self._next_seq(), role=role, model=model.name,
-            messages=[dict(m) for m in messages], sampling=params,
+            seq=self.ledger.next_seq(), role=role, model=model.name,
+            messages=[dict(m) for m in messages], sampling={**params, **({"n": n} if n > 1 else {})},
         )
         try:
-            completion = await model.complete(messages, role=role, **params)
+            completions = await model.complete_many(messages, n, role=role, **params)
         except ModelError as exc:
-            self._emit(record.model_copy(update={"error": str(exc)}))
+            self.ledger.emit(record.model_copy(update={"error": str(exc)}))
             raise
-        self.usage_by_role[role].add(completion.usage())
-        self._emit(record.model_copy(update={
-            "model": completion.model or model.name,
-            "text": completion.text,
-            "finish_reason": completion.finish_reason,
-            "prompt_tokens": completion.prompt_tokens,
-            "completion_tokens": completion.completion_tokens,
-            "latency_s": completion.latency_s,
-            "attempts": completion.attempts,
-            "cached": completion.cached,
+        for completion in completions:
+            self.usage_by_role[role].add(completion.usage())
+        first = completions[0]
+        self.ledger.emit(record.model_copy(update={
+            "model": first.model or model.name,
+            "text": first.text if n == 1 else "",
+            "texts": [c.text for c in completions] if n > 1 else [],
+            "finish_reason": first.finish_reason,
+            "prompt_tokens": sum(c.prompt_tokens for c in completions),
+            "completion_tokens": sum(c.completion_tokens for c in completions),
+            "latency_s": max(c.latency_s for c in completions),
+            "attempts": max(c.attempts for c in completions),
+            "cached": all(c.cached for c in completions),
         }))
-        return completion
+        return completions
+
+    async def drafts(self, problem: Problem, n: int, **sampling: Any) -> list[str]:
+        """`n` first attempts at `problem`: plain samples, or runs of the composed drafter."""
+        if self.drafter is not None:
+            return await self.drafter(problem, self, n)
+        messages: list[Message] = [{"role": "user", "content": problem.prompt}]
+        return [c.text for c in await self.sample("generator", messages, n, **sampling)]
+
+    async def draft(self, problem: Problem, **sampling: Any) -> str:
+        [text] = await self.drafts(problem, 1, **sampling)
+        return text
 
     def record(self, *, round: int, kind: str, text: str, **fields: Any) -> Candidate:
         """Keep a candidate (with its feedback, if any) in order and emit it to the trace."""
         fields.setdefault("answer", self.extract(text))
-        candidate = Candidate(seq=self._next_seq(), round=round, kind=kind, text=text, **fields)
+        if self.stage:
+            fields.setdefault("metadata", {})["stage"] = self.stage
+        candidate = Candidate(seq=self.ledger.next_seq(), round=round, kind=kind, text=text, **fields)
         self.candidates.append(candidate)
-        self._emit(candidate)
+        self.ledger.emit(candidate)
         return candidate
 
     def annotate(self, candidate: Candidate, feedback: Feedback) -> Candidate:
@@ -156,9 +220,5 @@ class Context:
         candidate.feedback = feedback.text
         candidate.verdict = feedback.verdict
         candidate.score = feedback.score
-        self._emit(candidate)
+        self.ledger.emit(candidate)
         return candidate
-
-    def _emit(self, event: Event) -> None:
-        for listener in self.listeners:
-            listener(event)

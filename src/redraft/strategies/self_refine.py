@@ -62,8 +62,7 @@ class SelfRefine(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         feedback = self.feedback or CriticFeedback()
-        draft = await ctx.complete("generator", [{"role": "user", "content": problem.prompt}])
-        candidate = ctx.record(round=0, kind="draft", text=draft.text)
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
         history: list[tuple[str, str]] = []
         for round_number in range(1, self.params.max_rounds + 1):
             judgement = await feedback.judge(problem, candidate.text, ctx)

@@ -1,0 +1,52 @@
+"""Best-of-N: sample N candidates in parallel, score each with any scorer, keep the best.
+
+The scorer is the feedback source (a critic's `Score: n/m`, the share of tests
+passed, a checklist, a reward model). As in DSPy's BestOfN, a `threshold`
+says "good enough": the first candidate (in sampling order) that reaches it
+wins; otherwise the highest score does. All N are sampled and scored
+concurrently and all are kept in the trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel, Field
+
+from redraft.feedback.checklist import ChecklistFeedback
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Candidate, Context
+from redraft.tasks.base import Problem
+
+
+@register
+class BestOfN(Strategy):
+    name = "best_of_n"
+    paper = "Best-of-N sampling with a verifier (Cobbe et al., 2021; DSPy BestOfN)"
+    summary = "sample N in parallel, score each with the feedback source, keep the best"
+
+    class Params(BaseModel):
+        n: int = Field(4, ge=1, description="candidates to sample")
+        temperature: float = Field(0.7, ge=0, description="sampling temperature")
+        threshold: float | None = Field(None, description="first candidate scoring at least this wins")
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        scorer = self.feedback or ChecklistFeedback()
+        texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)
+        candidates = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
+                      for i, t in enumerate(texts)]
+        judgements = await asyncio.gather(*(scorer.judge(problem, c.text, ctx) for c in candidates))
+        for candidate, judgement in zip(candidates, judgements, strict=True):
+            ctx.annotate(candidate, judgement)
+        return Final(candidate=self.select(candidates), stop_reason="scored")
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        if not candidates:
+            return None
+        threshold = self.params.threshold
+        if threshold is not None:
+            good = [c for c in candidates if c.score is not None and c.score >= threshold]
+            if good:
+                return good[0]
+        scored = [c for c in candidates if c.score is not None]
+        return max(scored, key=lambda c: c.score or 0.0) if scored else candidates[0]

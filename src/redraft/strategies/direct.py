@@ -1,0 +1,24 @@
+"""Direct answer: one chain-of-thought generation. The baseline every method must beat."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Context
+from redraft.tasks.base import Problem
+
+
+@register
+class Direct(Strategy):
+    name = "direct"
+    paper = "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models (Wei et al., 2022)"
+    summary = "one generation, no feedback: the baseline"
+
+    class Params(BaseModel):
+        temperature: float | None = Field(None, description="sampling temperature (None: the run's)")
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        sampling = {} if self.params.temperature is None else {"temperature": self.params.temperature}
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem, **sampling))
+        return Final(candidate=candidate, stop_reason="done")

@@ -1,0 +1,54 @@
+"""Self-consistency (Wang et al. 2023): sample k reasoning paths, vote on their answers.
+
+    y_1..y_k ~ M(x) at temperature T, in parallel
+    final = a y_i whose extracted answer wins the (optionally score-weighted) vote
+
+With a feedback source, each sample is judged and the vote is weighted by its
+score (samples without a score weigh 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel, Field
+
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Candidate, Context
+from redraft.strategies.voting import vote
+from redraft.tasks.base import Problem
+
+
+@register
+class SelfConsistency(Strategy):
+    name = "self_consistency"
+    paper = "Self-Consistency Improves Chain of Thought Reasoning in Language Models (Wang et al., 2023)"
+    summary = "sample k answers in parallel, majority vote on the extracted answers"
+
+    class Params(BaseModel):
+        k: int = Field(5, ge=1, description="samples (the paper uses up to 40)")
+        temperature: float = Field(0.7, ge=0, description="sampling temperature")
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)
+        samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
+                   for i, t in enumerate(texts)]
+        if self.feedback is not None:
+            judgements = await asyncio.gather(
+                *(self.feedback.judge(problem, c.text, ctx) for c in samples)
+            )
+            for candidate, judgement in zip(samples, judgements, strict=True):
+                ctx.annotate(candidate, judgement)
+        return Final(candidate=self.select(samples), stop_reason="voted")
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        samples = [c for c in candidates if c.kind == "sample"] or candidates
+        if not samples:
+            return None
+        weights = [1.0 if c.score is None else c.score for c in samples]
+        result = vote([c.answer for c in samples], weights if self.feedback else None)
+        if result.winner is None:
+            return samples[0]
+        chosen = next(c for c in samples if c.answer == result.winner)
+        chosen.metadata["vote"] = result.model_dump()
+        return chosen
