@@ -9,6 +9,7 @@ print one line on stderr and exit 1.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import typer
@@ -24,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stdout = Console()
+# Piped output is not squeezed into 80 columns: tables stay readable in logs and CI.
+stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
 # TaskError and FeedbackError are ValueErrors; OSError covers unreadable files.
@@ -45,6 +47,6 @@ def user_errors() -> Iterator[None]:
 
 
 def main() -> None:
-    from redraft.cli import listing, running  # noqa: F401  (register the commands)
+    from redraft.cli import evaluating, listing, running  # noqa: F401  (register the commands)
 
     app()

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redraft.models.base import Completion, Message, Model, ModelError, RetryableModelError, Usage
+from redraft.models.cache import ResponseCache, cacheable, request_key
 
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
     weakref.WeakKeyDictionary()
@@ -39,6 +40,7 @@ class ManagedModel:
         max_retries: int = 4,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.inner = inner
         self.name = inner.name
@@ -47,6 +49,7 @@ class ManagedModel:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.cache = cache
         self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
 
     @property
@@ -59,8 +62,8 @@ class ManagedModel:
     async def complete(
         self, messages: list[Message], *, role: str = "generator", **sampling: Any
     ) -> Completion:
-        [completion] = await self._with_retries(
-            lambda: _one(self.inner.complete(messages, **sampling)), role
+        [completion] = await self._cached(
+            messages, sampling, lambda: _one(self.inner.complete(messages, **sampling)), role
         )
         return completion
 
@@ -77,13 +80,36 @@ class ManagedModel:
         native = getattr(self.inner, "complete_n", None)
         completions: list[Completion] = []
         if native is not None and getattr(self.inner, "supports_n", True):
-            completions = await self._with_retries(lambda: native(messages, n, **sampling), role)
+            completions = await self._cached(
+                messages, {**sampling, "n": n}, lambda: native(messages, n, **sampling), role
+            )
             if len(completions) < n:
                 self.inner.supports_n = False  # type: ignore[attr-defined]
-        rest = n - len(completions)
-        completions += await asyncio.gather(
-            *(self.complete(messages, role=role, **sampling) for _ in range(rest))
-        )
+        seed = sampling.get("seed")
+        completions += await asyncio.gather(*(
+            # With a fixed seed, separate requests would all draw the same sample: offset it.
+            self.complete(messages, role=role, **{**sampling, "seed": None if seed is None else seed + i})
+            for i in range(len(completions), n)
+        ))
+        return completions
+
+    async def _cached(
+        self,
+        messages: list[Message],
+        sampling: dict[str, Any],
+        call: Callable[[], Awaitable[list[Completion]]],
+        role: str,
+    ) -> list[Completion]:
+        if self.cache is None or not cacheable(sampling):
+            return await self._with_retries(call, role)
+        key = request_key(self.endpoint, self.inner.name, messages, sampling)
+        hit = self.cache.get(key)
+        if hit is not None:
+            for completion in hit:
+                self.usage_by_role[role].add(completion.usage())
+            return hit
+        completions = await self._with_retries(call, role)
+        self.cache.put(key, completions)
         return completions
 
     async def _with_retries(

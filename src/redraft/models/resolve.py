@@ -11,6 +11,7 @@ import os
 from pydantic import BaseModel
 
 from redraft.models.base import Model
+from redraft.models.cache import ResponseCache
 from redraft.models.local import LocalModel
 from redraft.models.managed import ManagedModel
 from redraft.models.openai_compat import OpenAICompatibleModel
@@ -53,10 +54,13 @@ def build_model(config: ModelConfig) -> Model:
     )
 
 
-def managed_model(config: ModelConfig, *, backoff_s: float = 1.0) -> ManagedModel:
-    """The model a config names, wrapped in retries, a concurrency limit and accounting."""
+def managed_model(
+    config: ModelConfig, *, backoff_s: float = 1.0, cache: ResponseCache | None = None
+) -> ManagedModel:
+    """The model a config names, wrapped in retries, a concurrency limit, a cache and accounting."""
     inner = build_model(config)
     concurrency = LOCAL_CONCURRENCY if config.is_local else config.concurrency
     return ManagedModel(
-        inner, max_concurrency=concurrency, max_retries=config.max_retries, backoff_s=backoff_s
+        inner, max_concurrency=concurrency, max_retries=config.max_retries, backoff_s=backoff_s,
+        cache=cache,
     )

@@ -27,7 +27,7 @@ class ScriptedModel:
         name: str = "scripted",
     ) -> None:
         self.name = name
-        self.endpoint = f"scripted:{name}:{id(self)}"
+        self.endpoint = f"scripted:{name}"
         self._function: ReplyFunction | None = replies if callable(replies) else None
         self._queue: list[Reply] = [] if callable(replies) else list(replies)
         self.history: list[tuple[list[Message], dict[str, Any]]] = []

@@ -98,3 +98,40 @@ def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
 def m002_call_outputs(db: sqlite3.Connection) -> None:
     """Requests with n > 1 return several outputs."""
     db.execute("alter table calls add column outputs_json text")
+
+
+@migration
+def m003_evaluations(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        create table evals (
+            id text primary key,
+            created_at text not null,
+            task text not null,
+            strategies_json text not null,
+            config_json text not null,
+            status text not null,
+            wall_s real not null default 0
+        );
+        create table eval_items (
+            eval_id text not null references evals(id),
+            strategy text not null,
+            problem_id text not null,
+            problem_index integer not null,
+            run_id text references runs(id),
+            status text not null,
+            correct integer,
+            answer text,
+            reference text,
+            oracle integer not null default 0,
+            calls integer not null default 0,
+            prompt_tokens integer not null default 0,
+            completion_tokens integer not null default 0,
+            wall_s real not null default 0,
+            details_json text,
+            error text,
+            created_at text not null,
+            primary key (eval_id, strategy, problem_id)
+        );
+        """
+    )

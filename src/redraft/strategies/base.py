@@ -43,6 +43,10 @@ class Strategy(ABC):
     def __init__(
         self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None, **params: Any
     ) -> None:
+        unknown = set(params) - set(self.Params.model_fields)
+        if unknown:
+            valid = ", ".join(self.Params.model_fields) or "none"
+            raise StrategyError(f"{self.name} has no parameter {', '.join(sorted(unknown))} (valid: {valid})")
         try:
             self.params = self.Params(**params)
         except ValidationError as exc:

@@ -1,0 +1,103 @@
+"""The self-contained HTML report: table, figures, and every problem's rounds to browse."""
+
+from __future__ import annotations
+
+from jinja2 import Environment
+
+from redraft.report import plots
+from redraft.report.summary import EvalSummary
+from redraft.runs.eval_store import ItemResult
+from redraft.runs.store import RunNotFound, RunStore
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>redraft eval {{ s.eval.id }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.ok { color: #1e7d3a; font-weight: 600; } .bad { color: #b03a2e; font-weight: 600; }
+.oracle { background: #fff4d6; }
+.warn { background: #fff0f0; padding: .5em; border-left: 4px solid #c0392b; }
+.figures img { max-width: 48%; margin: 0 1% 1em 0; border: 1px solid #eee; }
+details { margin: .3em 0; } summary { cursor: pointer; }
+pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; padding: .5em; margin: .3em 0; }
+.verdict { font-size: 12px; color: #555; }
+</style></head><body>
+<h1>redraft evaluation {{ s.eval.id }}</h1>
+<p>Task <b>{{ s.eval.task }}</b> · {{ s.problems }} problems · model {{ model }} · status {{ s.eval.status }}
+ · created {{ s.eval.created_at[:19] }}</p>
+{% if not s.complete %}<p class="warn">This evaluation is incomplete ({{ s.eval.status }}):
+ resume it with <code>redraft eval --resume {{ s.eval.id }}</code>.</p>{% endif %}
+<h2>Comparison</h2>
+<table><tr><th>strategy</th><th>n</th><th>accuracy (95% CI)</th><th>accuracy by round</th>
+<th>wrong→right / right→wrong</th><th>CL / CS</th><th>calls / problem</th><th>tokens / problem</th>
+<th>vs direct</th><th>vs self-consistency at equal tokens</th></tr>
+{% for m in s.strategies %}<tr class="{{ 'oracle' if m.oracle }}">
+<td>{{ m.strategy }}{% if m.oracle %} <b>[ORACLE]</b>{% endif %}</td><td>{{ m.n }}</td>
+<td>{{ pct(m.accuracy) }} ({{ pct(m.ci_low) }}–{{ pct(m.ci_high) }})</td>
+<td>{% for r in m.rounds %}{{ pct(r.accuracy) }}{% if not loop.last %} → {% endif %}{% endfor %}</td>
+<td>{% if m.overall %}{{ m.overall.wrong_to_right }} / {{ m.overall.right_to_wrong }}{% endif %}</td>
+<td>{% if m.overall %}{{ pct(m.overall.cl) }} / {{ pct(m.overall.cs) }}{% endif %}</td>
+<td>{{ '%.1f' % m.calls_per_problem }}</td><td>{{ '%.0f' % m.tokens_per_problem }}</td>
+<td>{% if m.vs_direct %}{{ '%+.1f' % (100 * m.vs_direct.accuracy_delta) }} pts at
+ {{ '%.1f' % m.vs_direct.token_ratio }}× tokens{% endif %}</td>
+<td>{% if m.vs_self_consistency %}{{ '%+.1f' % (100 * m.vs_self_consistency.accuracy_delta) }} pts vs
+ k={{ m.vs_self_consistency.k }} ({{ pct(m.vs_self_consistency.accuracy) }}){% endif %}</td></tr>
+{% endfor %}</table>
+{% for m in s.strategies %}{% if m.reward_hacking %}
+<p class="warn">{{ m.strategy }}: {{ m.reward_hacking }}</p>
+{% endif %}{% if m.oracle %}<p class="warn">{{ m.strategy }} used ORACLE feedback (it reads the reference):
+ an upper bound, not a deployable result.</p>{% endif %}{% endfor %}
+<p>CL = P(right after | right before), CS = P(right after | wrong before), from first to final answer.
+Intervals are 95% Wilson intervals.</p>
+<h2>Figures</h2>
+<div class="figures"><img alt="accuracy against tokens" src="{{ fig_cost }}">
+<img alt="accuracy by round" src="{{ fig_rounds }}"><img alt="flips per round" src="{{ fig_flips }}"></div>
+<h2>Problems</h2>
+{% for problem in problems %}<details><summary>{{ problem.id }} —
+{% for item in problem.results %}<span class="{{ 'ok' if item.correct else 'bad' }}">{{ item.strategy }}
+{{ '✓' if item.correct else '✗' }}</span>{% if not loop.last %} · {% endif %}{% endfor %}</summary>
+<pre>{{ problem.prompt }}</pre>
+{% if problem.reference %}<p>reference: <b>{{ problem.reference }}</b></p>{% endif %}
+{% for item in problem.results %}<details><summary>{{ item.strategy }}: answer {{ item.answer }}
+({{ 'right' if item.correct else 'wrong' }}; {{ item.calls }} calls, {{ item.tokens }} tokens)</summary>
+{% for c in item.candidates %}<div><b>round {{ c.round }} · {{ c.kind }}</b>
+{% if c.metadata.stage %}<span class="verdict">(from {{ c.metadata.stage }})</span>{% endif %}
+<pre>{{ c.text }}</pre>{% if c.feedback is not none %}<div class="verdict">feedback — verdict
+{{ c.verdict or 'none' }}{% if c.score is not none %}, score {{ '%.2f' % c.score }}{% endif %}</div>
+<pre>{{ c.feedback }}</pre>{% endif %}</div>{% endfor %}</details>{% endfor %}</details>
+{% endfor %}
+</body></html>
+"""
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store: RunStore) -> str:
+    problems: dict[str, dict] = {}
+    for spec, results in items.items():
+        for item in results:
+            try:
+                run = store.get_run(item.run_id) if item.run_id else None
+            except RunNotFound:
+                run = None
+            entry = problems.setdefault(item.problem_id, {
+                "id": item.problem_id, "index": item.problem_index, "results": [],
+                "prompt": run.prompt if run else "", "reference": item.reference,
+            })
+            entry["results"].append({**item.model_dump(), "strategy": spec, "tokens": item.tokens,
+                                   "candidates": run.candidates if run else []})
+    ordered = sorted(problems.values(), key=lambda p: p["index"])
+    generator = summary.eval.config.get("generator", {}) or {}
+    model = generator.get("model") or ("local" if not generator.get("base_url") else generator["base_url"])
+    environment = Environment(autoescape=True)
+    return environment.from_string(TEMPLATE).render(
+        s=summary, pct=pct, problems=ordered, model=model,
+        fig_cost=plots.accuracy_vs_tokens(summary.strategies),
+        fig_rounds=plots.accuracy_by_round(summary.strategies),
+        fig_flips=plots.flips(summary.strategies),
+    )

@@ -1,0 +1,125 @@
+"""Evaluation records in the run store: one row per (strategy, problem), committed as it finishes.
+
+Committing per item is what makes an evaluation resumable: after a crash,
+whatever has a row is done; everything else is run again. The primary key
+makes counting an item twice impossible.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from redraft.runs.store import RunNotFound, RunStore, _now
+
+
+class ItemResult(BaseModel):
+    """One strategy on one problem, scored. `round_correct[r]`: right after round r?"""
+
+    strategy: str
+    problem_id: str
+    problem_index: int
+    run_id: str | None = None
+    correct: bool
+    answer: str | None = None
+    reference: str | None = None
+    oracle: bool = False
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+    round_correct: list[bool] = Field(default_factory=list)
+    round_scores: list[float | None] = Field(default_factory=list)
+    samples: list[dict[str, Any]] = Field(default_factory=list)
+    stop_reason: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class EvalRecord(BaseModel):
+    id: str
+    created_at: str
+    task: str
+    strategies: list[str]
+    config: dict[str, Any]
+    status: str
+    wall_s: float
+
+
+DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason")
+
+
+class EvalStore:
+    """Reads and writes evaluations in a `RunStore`'s database."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.db = store.db
+
+    def create(self, task: str, strategies: list[str], config: dict[str, Any]) -> str:
+        eval_id = "e" + uuid.uuid4().hex[:11]
+        with self.db:
+            self.db.execute(
+                "insert into evals (id, created_at, task, strategies_json, config_json, status)"
+                " values (?, ?, ?, ?, ?, 'running')",
+                (eval_id, _now(), task, json.dumps(strategies), json.dumps(config)),
+            )
+        return eval_id
+
+    def get(self, eval_id: str) -> EvalRecord:
+        rows = self.db.execute(
+            "select * from evals where id like ? order by created_at desc", (eval_id + "%",)
+        ).fetchall()
+        if len(rows) != 1:
+            problem = "no evaluation" if not rows else f"{len(rows)} evaluations match"
+            raise RunNotFound(f"{problem} with id {eval_id!r} in {self.store.path}")
+        row = rows[0]
+        return EvalRecord(id=row["id"], created_at=row["created_at"], task=row["task"],
+                          strategies=json.loads(row["strategies_json"]),
+                          config=json.loads(row["config_json"]), status=row["status"],
+                          wall_s=row["wall_s"])
+
+    def list(self, limit: int = 20) -> list[EvalRecord]:
+        ids = [r["id"] for r in self.db.execute(
+            "select id from evals order by created_at desc limit ?", (limit,))]
+        return [self.get(i) for i in ids]
+
+    def set_status(self, eval_id: str, status: str, add_wall_s: float = 0.0) -> None:
+        with self.db:
+            self.db.execute("update evals set status=?, wall_s=wall_s+? where id=?",
+                            (status, add_wall_s, eval_id))
+
+    def save_item(self, eval_id: str, item: ItemResult) -> None:
+        details = {key: getattr(item, key) for key in DETAIL_FIELDS}
+        with self.db:
+            self.db.execute(
+                "insert into eval_items (eval_id, strategy, problem_id, problem_index, run_id, status,"
+                " correct, answer, reference, oracle, calls, prompt_tokens, completion_tokens, wall_s,"
+                " details_json, created_at) values (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (eval_id, item.strategy, item.problem_id, item.problem_index, item.run_id,
+                 int(item.correct), item.answer, item.reference, int(item.oracle), item.calls,
+                 item.prompt_tokens, item.completion_tokens, item.wall_s, json.dumps(details), _now()),
+            )
+
+    def done_keys(self, eval_id: str) -> set[tuple[str, str]]:
+        rows = self.db.execute("select strategy, problem_id from eval_items where eval_id=?", (eval_id,))
+        return {(r["strategy"], r["problem_id"]) for r in rows}
+
+    def items(self, eval_id: str) -> list[ItemResult]:
+        rows = self.db.execute(
+            "select * from eval_items where eval_id=? order by strategy, problem_index", (eval_id,))
+        return [
+            ItemResult(
+                strategy=r["strategy"], problem_id=r["problem_id"], problem_index=r["problem_index"],
+                run_id=r["run_id"], correct=bool(r["correct"]), answer=r["answer"],
+                reference=r["reference"], oracle=bool(r["oracle"]), calls=r["calls"],
+                prompt_tokens=r["prompt_tokens"], completion_tokens=r["completion_tokens"],
+                wall_s=r["wall_s"], **json.loads(r["details_json"] or "{}"),
+            )
+            for r in rows
+        ]
