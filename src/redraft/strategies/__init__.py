@@ -2,10 +2,23 @@
 
 # Importing a strategy module registers it.
 from redraft.strategies import (  # noqa: F401
+    art,
     best_of_n,
+    critical,
     direct,
+    gsr,
+    ioe,
+    magicore,
+    mctsr,
+    progco,
+    reflexion,
     self_consistency,
+    self_contrast,
+    self_debug,
+    self_polish,
     self_refine,
+    tear,
+    wait,
 )
 from redraft.strategies.base import (
     REGISTRY,

@@ -8,14 +8,13 @@ and recorded with every run.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 from redraft.feedback.base import FeedbackSource
-from redraft.strategies.context import Candidate, Context, Drafter
+from redraft.strategies.context import Candidate, Context, Drafter, gather
 from redraft.tasks.base import Problem
 
 
@@ -94,7 +93,7 @@ def as_drafter(inner: Strategy) -> Drafter:
             final = await inner.solve(problem, ctx.child(stage, nested))
             return final.candidate.text if final.candidate else ""
 
-        return list(await asyncio.gather(*(one(i) for i in range(n))))
+        return list(await gather(*(one(i) for i in range(n))))
 
     return drafter
 

@@ -9,13 +9,11 @@ concurrently and all are kept in the trace.
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import BaseModel, Field
 
 from redraft.feedback.checklist import ChecklistFeedback
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.context import Candidate, Context, gather
 from redraft.tasks.base import Problem
 
 
@@ -35,7 +33,7 @@ class BestOfN(Strategy):
         texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)
         candidates = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
                       for i, t in enumerate(texts)]
-        judgements = await asyncio.gather(*(scorer.judge(problem, c.text, ctx) for c in candidates))
+        judgements = await gather(*(scorer.judge(problem, c.text, ctx) for c in candidates))
         for candidate, judgement in zip(candidates, judgements, strict=True):
             ctx.annotate(candidate, judgement)
         return Final(candidate=self.select(candidates), stop_reason="scored")

@@ -7,9 +7,10 @@ emits a trace record, so every method is traced and budgeted the same way.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +19,7 @@ from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
 from redraft.tasks.base import Problem
 
+T = TypeVar("T")
 ROLE_FALLBACK = {"refiner": "generator", "critic": "generator"}
 
 
@@ -64,6 +66,27 @@ class Candidate(BaseModel):
     score: float | None = None
     parent: int | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+async def gather(*calls: Awaitable[T]) -> list[T]:
+    """Run independent calls concurrently; if one fails, cancel the rest and raise its error.
+
+    Unlike `asyncio.gather`, no sibling is left running (and spending) after the
+    budget runs out or a call fails, and the error is the plain exception the
+    runner expects (BudgetExhausted, ModelError), not an exception group.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(call)) for call in calls]
+    except BaseExceptionGroup as errors:
+        budget = [e for e in errors.exceptions if isinstance(e, BudgetExhausted)]
+        others = [e for e in errors.exceptions if not isinstance(e, BudgetExhausted)]
+        raise (others or budget)[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _awaited(call: Awaitable[T]) -> T:
+    return await call
 
 
 Event = CallRecord | Candidate
@@ -220,5 +243,9 @@ class Context:
         candidate.feedback = feedback.text
         candidate.verdict = feedback.verdict
         candidate.score = feedback.score
+        return self.update(candidate)
+
+    def update(self, candidate: Candidate) -> Candidate:
+        """Re-emit a recorded candidate after changing it (a review with no verdict, a new Q value)."""
         self.ledger.emit(candidate)
         return candidate

@@ -9,12 +9,10 @@ score (samples without a score weigh 1).
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import BaseModel, Field
 
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.context import Candidate, Context, gather
 from redraft.strategies.voting import vote
 from redraft.tasks.base import Problem
 
@@ -34,7 +32,7 @@ class SelfConsistency(Strategy):
         samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
                    for i, t in enumerate(texts)]
         if self.feedback is not None:
-            judgements = await asyncio.gather(
+            judgements = await gather(
                 *(self.feedback.judge(problem, c.text, ctx) for c in samples)
             )
             for candidate, judgement in zip(samples, judgements, strict=True):

@@ -1,0 +1,124 @@
+"""ART: Ask, Refine, and Trust (Shridhar et al. 2023): refine only when asked to, keep it only if trusted.
+
+    y0 = M(x)
+    q, done = Asker(x, y0)          # subquestions, and whether y0 answers them all
+    if done: final = y0             # no refinement needed
+    y1 = M(refine | x, y0, q)
+    final = Truster(x, y0, y1)      # ranks the draft against the refinement
+
+The asker and the truster are roles ("asker", "truster"): the paper makes them a smaller model,
+so either can be bound to one; they fall back to the generator. The asker is the default feedback
+source (`AskerFeedback`); another source can replace it (its verdict decides, its text guides the
+refiner). Both read explicit lines ("ALL ANSWERED: yes|no", "BEST: 1|2"). An unreadable asker is
+recorded as `unknown` and treated as "not all answered"; an unreadable truster keeps the draft,
+since a refinement must earn trust. When the draft and the refinement have the same extracted
+answer, ranking them cannot change the answer, so the truster is not called.
+"""
+
+from __future__ import annotations
+
+import re
+
+from redraft.feedback.base import Feedback, Verdict
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Candidate, Context
+from redraft.tasks.base import Problem
+
+ASK_PROMPT = """\
+Break the problem below into the subquestions that must be answered to solve it, one per line, \
+numbered. After each subquestion, say whether the proposed solution answers it (answered / not answered).
+End with exactly one line: "ALL ANSWERED: yes" if the solution answers every subquestion, or \
+"ALL ANSWERED: no" otherwise.
+
+Problem:
+{problem}
+
+Proposed solution:
+{draft}"""
+
+REFINE_PROMPT = """\
+Problem:
+{problem}
+
+Your previous solution:
+{draft}
+
+Solving the problem requires answering these subquestions, and your solution may not answer them all:
+{questions}
+
+Solve the problem again: answer each subquestion in turn, then give the final answer in the form \
+the problem asks for."""
+
+TRUST_PROMPT = """\
+Two solutions to the same problem follow. Check each one step by step and decide which is more \
+likely to be correct.
+End with exactly one line: "BEST: 1" or "BEST: 2".
+
+Problem:
+{problem}
+
+Solution 1:
+{first}
+
+Solution 2:
+{second}"""
+
+ALL_ANSWERED = re.compile(r"all answered\s*[:=\-]\s*[*_]*\s*(yes|no)\b", re.IGNORECASE)
+BEST = re.compile(r"best\s*[:=\-]\s*[*_]*\s*(?:solution\s*)?([12])\b", re.IGNORECASE)
+
+
+def last_match(pattern: re.Pattern[str], text: str) -> str | None:
+    """The group of the last match of `pattern` in `text` (lowercased), or None."""
+    matches = pattern.findall(text)
+    return matches[-1].lower() if matches else None
+
+
+class AskerFeedback:
+    """The asker: subquestions for the problem, and whether the candidate answers them all."""
+
+    name = "asker"
+    oracle = False
+
+    async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
+        prompt = ASK_PROMPT.format(problem=problem.prompt, draft=candidate)
+        text = (await ctx.complete("asker", [{"role": "user", "content": prompt}])).text
+        verdict = {"yes": Verdict.OK, "no": Verdict.REVISE}.get(last_match(ALL_ANSWERED, text) or "")
+        return Feedback(verdict=verdict or Verdict.UNKNOWN, text=text.strip())
+
+
+@register
+class Art(Strategy):
+    name = "art"
+    paper = "The ART of LLM Refinement: Ask, Refine, and Trust (Shridhar et al., 2023)"
+    summary = "an asker's subquestions decide whether to refine; a truster picks draft or refinement"
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        draft = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        asked = await (self.feedback or AskerFeedback()).judge(problem, draft.text, ctx)
+        ctx.annotate(draft, asked)
+        if asked.verdict is Verdict.OK:
+            return Final(candidate=draft, stop_reason="all_answered")
+        prompt = REFINE_PROMPT.format(problem=problem.prompt, draft=draft.text, questions=asked.text)
+        refined_text = (await ctx.complete("refiner", [{"role": "user", "content": prompt}])).text
+        refined = ctx.record(round=1, kind="refine", text=refined_text, parent=draft.seq)
+        if refined.answer is not None and refined.answer == draft.answer:
+            best, reason = None, "same_answer"
+            trust = Feedback(verdict=Verdict.OK, text="same answer as the draft; not ranked")
+        else:
+            prompt = TRUST_PROMPT.format(problem=problem.prompt, first=draft.text, second=refined.text)
+            text = (await ctx.complete("truster", [{"role": "user", "content": prompt}])).text
+            best = last_match(BEST, text)
+            reason = "ranked" if best else "unparsed_trust"
+            verdict = {"2": Verdict.OK, "1": Verdict.REVISE}.get(best or "", Verdict.UNKNOWN)
+            trust = Feedback(verdict=verdict, text=text.strip())
+        chosen = "refinement" if trust.verdict is Verdict.OK else "draft"
+        refined.metadata["trust"] = {"best": best, "chosen": chosen, "reason": reason}
+        ctx.annotate(refined, trust)  # the truster's word on the refinement: OK means it is trusted
+        return Final(candidate=self.select(ctx.candidates), stop_reason=reason)
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        """The refinement if the truster chose it, else the draft (also when cut off before trust)."""
+        refined = next((c for c in candidates if c.kind == "refine"), None)
+        if refined is not None and refined.verdict is Verdict.OK:
+            return refined
+        return candidates[0] if candidates else None

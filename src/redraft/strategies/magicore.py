@@ -1,0 +1,228 @@
+"""MAgICoRe (Chen et al. 2024): vote on easy problems, refine hard ones step by step with a reviewer.
+
+    y_1..y_k ~ M(x), in parallel;  s_i = score(y_i): outcome + per-step scores, in parallel
+    for round in 1..3:
+        pool = top k of every y so far by reward;  easy (reward-weighted vote agrees or is confident) -> stop
+        for y in the top `refine_top` of pool, in parallel:
+            fb = reviewer(x, y with step scores: the low steps);  y' = refiner(x, y, fb);  score(y')
+    final = reward-weighted vote over the pooled top k (its best-rewarded solution with that answer)
+
+The scorer is the feedback source; the default `StepReward` makes the model its
+own outcome and process reward model (role "reward", scores out of 10).
+reward = mean(outcome, product of step scores) in [0, 1], as the paper's code adds
+ORM + product(PRM). An unreadable score stays None: a step drops out of the
+product, the outcome out of the mean; a solution with no reward does not vote.
+Hard = low agreement AND low confidence, as in the paper's code: agreement =
+2·(1 − sigmoid(entropy of the weighted vote shares)) < 0.5 (weight spread over more
+than about three answers); confidence = mean reward of the winner's solutions < 0.5
+(the paper compares with the dataset's mean reward; one problem has none: mid-scale).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pydantic import BaseModel, Field
+
+from redraft.feedback.base import Feedback, FeedbackSource, Verdict
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.voting import Vote, vote
+from redraft.tasks.base import Problem
+
+REWARD_PROMPT = """\
+Grade the solution below as a strict reward model. For each numbered step, score from 0 \
+(certainly wrong) to 10 (certainly correct) whether that step is correct. Then score the \
+whole solution the same way: how likely its final answer is correct. Answer with one line \
+per step and a last line, exactly in this format:
+Step 1: <score>/10
+...
+Overall: <score>/10
+
+Problem:
+{problem}
+
+Solution:
+{steps}"""
+
+REVIEW_PROMPT = """\
+Give step-by-step feedback on the current solution. Each step ends with its score \
+(Score: n/10): 10 means certainly correct, 0 certainly wrong. Pay attention to the steps \
+scored below 6 ({low}), identify the errors in them and explain how each can be fixed. \
+Do not write a new solution, only the explanation.
+
+Problem:
+{problem}
+
+Current solution:
+{steps}"""
+
+REFINE_PROMPT = """\
+Fix the errors in the current solution, using the reviewer's feedback. Review the \
+solution and the feedback, then solve the problem again: write the complete corrected \
+solution, ending with the final answer.
+
+Problem:
+{problem}
+
+Current solution:
+{steps}
+
+Reviewer feedback:
+{feedback}"""
+
+MAX_STEPS = 20
+STEP_LINE = re.compile(r"^\W*step\s*(\d+)\b(.*)$", re.IGNORECASE | re.MULTILINE)
+OVERALL_LINE = re.compile(r"^\W*overall\b(.*)$", re.IGNORECASE | re.MULTILINE)
+OUT_OF_TEN = re.compile(r"(-?\d+(?:\.\d+)?)\s*/\s*10\b")
+BARE = re.compile(r"^\W*(?:score\W*)?(-?\d+(?:\.\d+)?)")
+
+
+def split_steps(text: str) -> list[str]:
+    """Paragraphs, or lines when there is one paragraph; at most MAX_STEPS (neighbours merged)."""
+    parts = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    if len(parts) <= 1:
+        parts = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    size = math.ceil(len(parts) / MAX_STEPS) if parts else 1
+    return ["\n".join(parts[i:i + size]) for i in range(0, len(parts), size)] or [text.strip()]
+
+
+def read_score(rest: str) -> float | None:
+    """A score out of 10 in the rest of a `Step n` / `Overall` line, as a fraction; None if unreadable."""
+    found = OUT_OF_TEN.findall(rest) or BARE.findall(rest)
+    value = float(found[-1]) if found else None
+    return value / 10 if value is not None and 0 <= value <= 10 else None
+
+
+def parse_reward(text: str, n_steps: int) -> tuple[list[float | None], float | None]:
+    """Per-step scores (None where missing or unreadable) and the overall score, both in [0, 1]."""
+    steps: list[float | None] = [None] * n_steps
+    for number, rest in STEP_LINE.findall(text):
+        if 1 <= int(number) <= n_steps:
+            steps[int(number) - 1] = read_score(rest)
+    overall = OVERALL_LINE.findall(text)
+    return steps, read_score(overall[-1]) if overall else None
+
+
+def combine(steps: list[float | None], outcome: float | None) -> float | None:
+    """reward = mean(outcome, product of the readable step scores), over the parts that exist."""
+    parts = [outcome] if outcome is not None else []
+    if any(s is not None for s in steps):
+        parts.append(math.prod(s for s in steps if s is not None))
+    return sum(parts) / len(parts) if parts else None
+
+
+def show_steps(steps: list[str], scores: list[float | None] | None = None) -> str:
+    """Numbered steps, each followed by its score when `scores` is given (`?` where unreadable)."""
+    labels = [""] * len(steps) if scores is None else [
+        " (Score: ?)" if s is None else f" (Score: {s * 10:g}/10)" for s in scores]
+    return "\n\n".join(f"Step {i}: {step}{label}"
+                       for i, (step, label) in enumerate(zip(steps, labels, strict=True), start=1))
+
+
+class StepReward:
+    """The model as its own outcome + process reward model, in the `reward` role."""
+
+    name = "step_reward"
+    oracle = False
+
+    async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
+        prompt = REWARD_PROMPT.format(problem=problem.prompt, steps=show_steps(split_steps(candidate)))
+        completion = await ctx.complete("reward", [{"role": "user", "content": prompt}])
+        reward = combine(*parse_reward(completion.text, len(split_steps(candidate))))
+        verdict = Verdict.UNKNOWN if reward is None else Verdict.OK if reward >= 0.5 else Verdict.REVISE
+        return Feedback(verdict=verdict, text=completion.text.strip(), score=reward)
+
+
+def top_k(candidates: list[Candidate], k: int) -> list[Candidate]:
+    """The k best-rewarded candidates, unscored last, earlier first on ties."""
+    return sorted(candidates, key=lambda c: -c.score if c.score is not None else math.inf)[:k]
+
+
+def weighted_vote(candidates: list[Candidate]) -> Vote:
+    scored = [c for c in candidates if c.score is not None]
+    if scored and sum(c.score or 0.0 for c in scored) > 0:
+        return vote([c.answer for c in scored], [c.score or 0.0 for c in scored])
+    return vote([c.answer for c in candidates])
+
+
+def difficulty(pool: list[Candidate], min_agreement: float, min_confidence: float) -> dict[str, object]:
+    """Easy or hard, from the agreement and confidence of the reward-weighted vote over `pool`."""
+    result = weighted_vote(pool)
+    total = sum(result.counts.values())
+    entropy = -sum(w / total * math.log(w / total) for w in result.counts.values() if w > 0) if total else 0.0
+    agreement = 2 * (1 - 1 / (1 + math.exp(-entropy))) if result.winner is not None else 0.0
+    support = [c.score for c in pool if c.answer == result.winner and c.score is not None]
+    confidence = sum(support) / len(support) if support and result.winner is not None else 0.0
+    hard = agreement < min_agreement and confidence < min_confidence
+    return {"hard": hard, "winner": result.winner, "agreement": agreement, "confidence": confidence}
+
+
+@register
+class MAgICoRe(Strategy):
+    name = "magicore"
+    paper = "MAgICoRe: Multi-Agent, Iterative, Coarse-to-Fine Refinement for Reasoning (Chen et al., 2024)"
+    summary = "score k samples step by step; vote on easy problems, review and refine hard ones"
+
+    class Params(BaseModel):
+        k: int = Field(8, ge=1, description="samples and pool size (the paper's code: 40)")
+        temperature: float = Field(0.8, ge=0, description="sampling temperature (the paper's code: 0.8)")
+        max_rounds: int = Field(3, ge=0, description="review-refine rounds on hard problems")
+        min_agreement: float = Field(0.5, description="hard needs vote agreement below this")
+        min_confidence: float = Field(0.5, description="hard needs the winner's mean reward below this")
+        refine_top: int | None = Field(None, ge=1, description="refine the top n of the pool (None: all)")
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        scorer = self.feedback or StepReward()
+        texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)
+        pool = [ctx.record(round=0, kind="sample", text=t) for t in texts]
+        await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
+        history: list[dict[str, object]] = []
+        stop = "max_rounds"
+        for round_number in range(1, self.params.max_rounds + 1):
+            state = difficulty(top_k(pool, self.params.k), self.params.min_agreement,
+                               self.params.min_confidence)
+            history.append(state)
+            if not state["hard"]:
+                stop = "easy" if round_number == 1 else "confident"
+                break
+            targets = top_k(pool, self.params.k)[: self.params.refine_top]
+            pool += await gather(*(self._refine(problem, c, round_number, scorer, ctx)
+                                           for c in targets))
+        final = self.select(ctx.candidates)
+        if final is not None:
+            final.metadata["difficulty"] = history
+        return Final(candidate=final, stop_reason=stop)
+
+    async def _score(self, problem: Problem, candidate: Candidate, scorer: FeedbackSource,
+                     ctx: Context) -> None:
+        judgement = await scorer.judge(problem, candidate.text, ctx)
+        steps, outcome = parse_reward(judgement.text, len(split_steps(candidate.text)))
+        candidate.metadata.update(step_scores=steps, outcome_score=outcome)
+        ctx.annotate(candidate, judgement)
+
+    async def _refine(self, problem: Problem, target: Candidate, round_number: int, scorer: FeedbackSource,
+                      ctx: Context) -> Candidate:
+        steps = split_steps(target.text)
+        scores = target.metadata.get("step_scores") or [None] * len(steps)
+        low = ", ".join(f"step {i + 1}" for i, s in enumerate(scores) if s is not None and s < 0.6)
+        shown = show_steps(steps, scores)
+        review = await ctx.complete("reviewer", [{"role": "user", "content": REVIEW_PROMPT.format(
+            problem=problem.prompt, steps=shown, low=low or "none scored below 6; check every step")}])
+        ctx.annotate(target, Feedback(verdict=Verdict.REVISE, text=review.text.strip(), score=target.score))
+        refined = await ctx.complete("refiner", [{"role": "user", "content": REFINE_PROMPT.format(
+            problem=problem.prompt, steps=shown, feedback=review.text.strip())}])
+        child = ctx.record(round=round_number, kind="refine", text=refined.text, parent=target.seq)
+        await self._score(problem, child, scorer, ctx)
+        return child
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        """Reward-weighted vote over the top k of every solution; the best-rewarded one with that answer."""
+        top = top_k([c for c in candidates if c.kind in ("sample", "refine")], self.params.k)
+        if not top:
+            return None
+        result = weighted_vote(top)
+        chosen = next((c for c in top if c.answer == result.winner), top[0])
+        chosen.metadata["vote"] = result.model_dump()
+        return chosen

@@ -1,0 +1,173 @@
+"""Self-Contrast (Zhang et al. 2024): solve from several perspectives, contrast, revise to agree.
+
+    P = M(perspectives | x)                     one call, a numbered list of P solving perspectives
+    y_p = M(x seen from p), for p in P          in parallel (first attempts: composable drafts)
+    keep one y per distinct extracted answer;   all agree -> stop, return it (nothing to contrast)
+    d_ij = M(contrast | x, y_i, y_j)            for pairs of kept solutions, in parallel (capped)
+    c = M(checklist | x, d_*)                   one call: discrepancies -> checklist
+    y'_i = M(revise | x, y_i, c)                for each kept y_i, in parallel
+    final = majority vote over the y'_i answers (ties: first)
+
+The paper lets the model propose more perspectives and picks dissimilar
+representatives by clustering; here `perspectives` defaults to 3 and the
+"keep mutually different" step compares extracted answers, the same thing the
+final vote compares. Three perspectives cost at most 1 + 3 + 3 + 1 + 3 = 11
+calls, in line with the other methods at their defaults. If the model lists fewer
+perspectives than asked, generic ones fill the gap (recorded as `fallback`).
+A feedback source, when given, judges each revision and weights the vote.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+from pydantic import BaseModel, Field
+
+from redraft.feedback.base import Feedback, Verdict
+from redraft.models.base import Message
+from redraft.strategies.base import Final, Strategy, register
+from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.voting import vote
+from redraft.tasks.base import Problem
+
+PERSPECTIVES_PROMPT = """\
+Do not solve the request below yet. Propose {n} different perspectives from which it \
+could be solved: distinct methods, roles or ways of checking that would catch different \
+mistakes. Write each as a one-line instruction to a solver, as a numbered list \
+("1. ...").
+
+Request:
+{problem}"""
+
+SOLVE_PROMPT = "Solve the request below from this perspective: {perspective}\n\n{problem}"
+
+CONTRAST_PROMPT = """\
+Two solutions to the same request disagree. Compare them step by step and list every \
+discrepancy: where their reasoning, calculations or assumptions differ, and for each, \
+what must be checked to decide which side is right.
+
+Request:
+{problem}
+
+Solution A:
+{a}
+
+Solution B:
+{b}"""
+
+CHECKLIST_PROMPT = """\
+Below are discrepancies found between different solutions to the same request. \
+Summarize them into a checklist: a numbered list of concrete points to re-examine, each \
+saying exactly what to verify.
+
+Request:
+{problem}
+
+Discrepancies:
+{discrepancies}"""
+
+REVISE_PROMPT = """\
+Other solutions to this request reached different results. Re-examine your solution \
+against every item of the checklist, fix whatever is wrong, and write the complete revised \
+solution ending with the final answer.
+
+Request:
+{problem}
+
+Your solution:
+{solution}
+
+Checklist:
+{checklist}"""
+
+FALLBACK_PERSPECTIVES = [
+    "Solve it directly, step by step.",
+    "Work backwards from what is asked, then verify every condition.",
+    "Use a different method than the obvious one, then check the result.",
+    "Act as a careful examiner: restate every given fact before using it.",
+]
+
+NUMBERED = re.compile(r"^\s*\**\s*(\d+)\s*[.):]\s*\**\s*(.+?)\s*$", re.MULTILINE)
+
+
+def parse_numbered(text: str) -> list[str]:
+    """The items of a numbered list, in order ("1. a", "2) b"); empty when there is none."""
+    return [item.strip("* ") for _, item in NUMBERED.findall(text) if item.strip("* ")]
+
+
+def user(content: str) -> list[Message]:
+    return [{"role": "user", "content": content}]
+
+
+def seen_from(problem: Problem, perspective: str) -> Problem:
+    """The problem as one perspective's solver sees it; a composed drafter solves this version."""
+    return problem.model_copy(update={"prompt": SOLVE_PROMPT.format(perspective=perspective,
+                                                                    problem=problem.prompt)})
+
+
+def distinct(candidates: list[Candidate]) -> list[Candidate]:
+    """The first candidate of each distinct extracted answer (no answer counts as one answer)."""
+    seen: dict[str | None, Candidate] = {}
+    for candidate in candidates:
+        seen.setdefault(candidate.answer, candidate)
+    return list(seen.values())
+
+
+@register
+class SelfContrast(Strategy):
+    name = "self_contrast"
+    paper = "Self-Contrast: Better Reflection Through Inconsistent Solving Perspectives (Zhang et al., 2024)"
+    summary = "solve from several perspectives, contrast the disagreements, revise against a checklist"
+
+    class Params(BaseModel):
+        perspectives: int = Field(3, ge=2, description="solving perspectives (the paper explores more)")
+        max_pairs: int = Field(3, ge=1, description="cap on pairwise contrasts")
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        n = self.params.perspectives
+        listing = await ctx.complete("planner", user(PERSPECTIVES_PROMPT.format(n=n, problem=problem.prompt)))
+        proposed = parse_numbered(listing.text)[:n]
+        chosen = proposed + FALLBACK_PERSPECTIVES[: n - len(proposed)]
+        texts = await gather(*(ctx.draft(seen_from(problem, p)) for p in chosen))
+        solutions = [
+            ctx.record(round=0, kind="perspective", text=text, metadata={
+                "perspective": p, "source": "model" if i < len(proposed) else "fallback"})
+            for i, (p, text) in enumerate(zip(chosen, texts, strict=True))
+        ]
+        kept = distinct(solutions)
+        if len(kept) == 1:
+            return Final(candidate=self.select(ctx.candidates), stop_reason="consistent")
+
+        pairs = list(combinations(kept, 2))[: self.params.max_pairs]
+        contrasts = await gather(*(ctx.complete("critic", user(CONTRAST_PROMPT.format(
+            problem=problem.prompt, a=a.text, b=b.text))) for a, b in pairs))
+        discrepancies = "\n\n".join(f"Between solutions {kept.index(a) + 1} and {kept.index(b) + 1}:\n"
+                                    f"{c.text.strip()}" for (a, b), c in zip(pairs, contrasts, strict=True))
+        summary = await ctx.complete("critic", user(CHECKLIST_PROMPT.format(
+            problem=problem.prompt, discrepancies=discrepancies)))
+        checklist = summary.text.strip()
+        for candidate in kept:
+            ctx.annotate(candidate, Feedback(verdict=Verdict.REVISE, text=checklist))
+
+        revised = await gather(*(ctx.complete("refiner", user(REVISE_PROMPT.format(
+            problem=problem.prompt, solution=c.text, checklist=checklist))) for c in kept))
+        revisions = [ctx.record(round=1, kind="revision", text=r.text, parent=c.seq)
+                     for c, r in zip(kept, revised, strict=True)]
+        if self.feedback is not None:
+            judgements = await gather(*(self.feedback.judge(problem, r.text, ctx) for r in revisions))
+            for revision, judgement in zip(revisions, judgements, strict=True):
+                ctx.annotate(revision, judgement)
+        return Final(candidate=self.select(ctx.candidates), stop_reason="revised")
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        """Majority vote over the revisions (score-weighted with a feedback source), else the solutions."""
+        pool = ([c for c in candidates if c.kind == "revision"]
+                or [c for c in candidates if c.kind == "perspective"] or candidates)
+        if not pool:
+            return None
+        weights = [1.0 if c.score is None else c.score for c in pool] if self.feedback else None
+        result = vote([c.answer for c in pool], weights)
+        chosen = pool[0] if result.winner is None else next(c for c in pool if c.answer == result.winner)
+        chosen.metadata["vote"] = result.model_dump()
+        return chosen

@@ -1,0 +1,61 @@
+"""The Context: budget reservation, role fallback, and gather's no-orphan guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from redraft.models.base import ModelError
+from redraft.models.scripted import ScriptedModel
+from redraft.strategies.context import Budget, BudgetExhausted, Context, gather
+from tests.helpers import managed
+
+
+def test_gather_cancels_siblings_and_raises_the_plain_error() -> None:
+    finished: list[str] = []
+
+    async def slow() -> str:
+        await asyncio.sleep(0.5)
+        finished.append("slow")
+        return "slow"
+
+    async def broke() -> str:
+        raise BudgetExhausted("spent")
+
+    async def go() -> None:
+        with pytest.raises(BudgetExhausted):
+            await gather(slow(), broke())
+        await asyncio.sleep(0.6)
+
+    asyncio.run(go())
+    assert finished == []  # the sibling was cancelled, not left running
+
+
+def test_gather_prefers_a_real_error_over_budget_exhaustion() -> None:
+    async def budget() -> None:
+        raise BudgetExhausted("spent")
+
+    async def failed() -> None:
+        raise ModelError("endpoint down")
+
+    with pytest.raises(ModelError, match="endpoint down"):
+        asyncio.run(gather(budget(), failed()))
+    assert asyncio.run(gather(asyncio.sleep(0, 1), asyncio.sleep(0, 2))) == [1, 2]
+
+
+def test_samples_reserve_the_budget_before_calling() -> None:
+    model = ScriptedModel(["a", "b", "c", "d"])
+    ctx = Context({"generator": managed(model)}, budget=Budget(max_calls=3))
+    messages = [{"role": "user", "content": "q"}]
+    with pytest.raises(BudgetExhausted):
+        asyncio.run(ctx.sample("generator", messages, 4))
+    assert model.history == []  # nothing was spent on a request the budget could not pay for
+    assert [c.text for c in asyncio.run(ctx.sample("generator", messages, 3))] == ["a", "b", "c"]
+
+
+def test_roles_fall_back_to_the_generator() -> None:
+    generator, critic = managed(ScriptedModel([])), managed(ScriptedModel([], name="critic"))
+    ctx = Context({"generator": generator, "critic": critic})
+    assert ctx.model_for("refiner") is generator and ctx.model_for("asker") is generator
+    assert ctx.model_for("critic") is critic
