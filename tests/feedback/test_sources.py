@@ -148,3 +148,18 @@ def test_registry_builds_sources_and_rejects_unknown_names() -> None:
         get_feedback("oracle")
     with pytest.raises(FeedbackError, match="unknown feedback source 'vibes'"):
         get_feedback("vibes")
+
+
+def test_program_feedback_keeps_programs_per_solve() -> None:
+    verifier = ScriptedModel([PROGRAM, "```python\ndef verify(answer):\n    return False\n```"])
+    source = ProgramFeedback()
+    first, second = ctx_for(verifier), ctx_for(verifier)
+
+    async def go():
+        await source.judge(NUMERIC, "The answer is 4.", first)
+        source.set_program(NUMERIC, "def verify(answer):\n    return True\n", first)
+        return await source.judge(NUMERIC, "The answer is 5.", second)
+
+    verdict = asyncio.run(go())
+    assert len(verifier.history) == 2  # a new solve writes its own program
+    assert verdict.verdict is Verdict.REVISE  # the first solve's repaired program did not leak

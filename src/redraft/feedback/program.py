@@ -10,6 +10,7 @@ in the sandbox. The program may itself be wrong, so strategies may repair it
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING
 
 from redraft.feedback.base import Feedback, Verdict
@@ -18,7 +19,7 @@ from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.strategies.context import Context, Ledger
 
 PROGRAM_PROMPT = """\
 Write a Python function `verify(answer: str) -> bool` that checks whether a proposed \
@@ -46,19 +47,25 @@ class ProgramFeedback:
 
     def __init__(self, *, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits(wall_time_s=5.0, cpu_time_s=5)
-        self._programs: dict[str, str] = {}
+        # Programs belong to one solve (keyed by its ledger), so a repaired program never
+        # leaks into another run of the same problem through a reused feedback source.
+        self._programs: weakref.WeakKeyDictionary[Ledger, dict[str, str]] = weakref.WeakKeyDictionary()
+
+    def _solve_programs(self, ctx: Context) -> dict[str, str]:
+        return self._programs.setdefault(ctx.ledger, {})
 
     async def program_for(self, problem: Problem, ctx: Context) -> str:
         """The verification program for `problem`, written once by the `verifier` role."""
-        if problem.id not in self._programs:
+        programs = self._solve_programs(ctx)
+        if problem.id not in programs:
             prompt = PROGRAM_PROMPT.format(problem=problem.prompt)
             completion = await ctx.complete("verifier", [{"role": "user", "content": prompt}])
-            self._programs[problem.id] = extract_code(completion.text, "verify")
-        return self._programs[problem.id]
+            programs[problem.id] = extract_code(completion.text, "verify")
+        return programs[problem.id]
 
-    def set_program(self, problem: Problem, program: str) -> None:
-        """Replace the program (ProgCo repairs it when its verdict looks wrong)."""
-        self._programs[problem.id] = program
+    def set_program(self, problem: Problem, program: str, ctx: Context) -> None:
+        """Replace this solve's program (ProgCo repairs it when its verdict looks wrong)."""
+        self._solve_programs(ctx)[problem.id] = program
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         program = await self.program_for(problem, ctx)

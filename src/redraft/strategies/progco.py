@@ -166,7 +166,7 @@ class ProgCo(Strategy):
                 program, version = repaired, version + 1
                 candidate.metadata["repaired_program"] = program
                 if source is not None:
-                    source.set_program(problem, program)
+                    source.set_program(problem, program, ctx)
             ctx.annotate(candidate, judgement)  # the feedback shown and the repair, into the trace
             if refined is not None:
                 candidate = ctx.record(round=turn, kind="refine", text=refined, parent=candidate.seq,
