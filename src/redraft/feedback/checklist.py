@@ -64,14 +64,14 @@ class ChecklistFeedback:
         items = self.checklist or problem.metadata.get("checklist") or GENERIC_RUBRIC
         listed = "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
         prompt = CHECKLIST_PROMPT.format(problem=problem.prompt, candidate=candidate, items=listed)
-        completion = await ctx.complete("critic", [{"role": "user", "content": prompt}])
-        answers = parse_checklist(completion.text, len(items))
+        completion = await ctx.ask("critic", prompt)
+        answers = parse_checklist(completion, len(items))
         if len(answers) < len(items):
             missing = sorted(set(range(1, len(items) + 1)) - set(answers))
             return Feedback(
                 verdict=Verdict.UNKNOWN,
-                text=f"{completion.text.strip()}\n(judge did not answer items {missing})",
+                text=f"{completion.strip()}\n(judge did not answer items {missing})",
             )
         score = sum(answers.values()) / len(items)
         verdict = Verdict.OK if score >= self.threshold else Verdict.REVISE
-        return Feedback(verdict=verdict, score=score, text=completion.text.strip())
+        return Feedback(verdict=verdict, score=score, text=completion.strip())

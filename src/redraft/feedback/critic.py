@@ -52,9 +52,9 @@ class CriticFeedback:
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = self.template.format(problem=problem.prompt, candidate=candidate)
-        completion = await ctx.complete("critic", [{"role": "user", "content": prompt}])
+        completion = await ctx.ask("critic", prompt)
         return Feedback(
-            verdict=parse_verdict(completion.text),
-            text=completion.text.strip(),
-            score=parse_score(completion.text),
+            verdict=parse_verdict(completion),
+            text=completion.strip(),
+            score=parse_score(completion),
         )

@@ -59,8 +59,8 @@ class ProgramFeedback:
         programs = self._solve_programs(ctx)
         if problem.id not in programs:
             prompt = PROGRAM_PROMPT.format(problem=problem.prompt)
-            completion = await ctx.complete("verifier", [{"role": "user", "content": prompt}])
-            programs[problem.id] = extract_code(completion.text, "verify")
+            completion = await ctx.ask("verifier", prompt)
+            programs[problem.id] = extract_code(completion, "verify")
         return programs[problem.id]
 
     def set_program(self, problem: Problem, program: str, ctx: Context) -> None:

@@ -7,6 +7,7 @@ concurrency limits, usage accounting and tracing live in one wrapper
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel
@@ -30,6 +31,13 @@ class Usage(BaseModel):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        total = cls()
+        for usage in usages:
+            total.add(usage)
+        return total
 
     def add(self, other: Usage) -> None:
         self.calls += other.calls

@@ -54,10 +54,7 @@ class ManagedModel:
 
     @property
     def usage(self) -> Usage:
-        total = Usage()
-        for usage in self.usage_by_role.values():
-            total.add(usage)
-        return total
+        return Usage.total(self.usage_by_role.values())
 
     async def complete(
         self, messages: list[Message], *, role: str = "generator", **sampling: Any

@@ -81,7 +81,7 @@ class AskerFeedback:
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = ASK_PROMPT.format(problem=problem.prompt, draft=candidate)
-        text = (await ctx.complete("asker", [{"role": "user", "content": prompt}])).text
+        text = await ctx.ask("asker", prompt)
         verdict = {"yes": Verdict.OK, "no": Verdict.REVISE}.get(last_match(ALL_ANSWERED, text) or "")
         return Feedback(verdict=verdict or Verdict.UNKNOWN, text=text.strip())
 
@@ -99,14 +99,14 @@ class Art(Strategy):
         if asked.verdict is Verdict.OK:
             return Final(candidate=draft, stop_reason="all_answered")
         prompt = REFINE_PROMPT.format(problem=problem.prompt, draft=draft.text, questions=asked.text)
-        refined_text = (await ctx.complete("refiner", [{"role": "user", "content": prompt}])).text
+        refined_text = await ctx.ask("refiner", prompt)
         refined = ctx.record(round=1, kind="refine", text=refined_text, parent=draft.seq)
         if refined.answer is not None and refined.answer == draft.answer:
             best, reason = None, "same_answer"
             trust = Feedback(verdict=Verdict.OK, text="same answer as the draft; not ranked")
         else:
             prompt = TRUST_PROMPT.format(problem=problem.prompt, first=draft.text, second=refined.text)
-            text = (await ctx.complete("truster", [{"role": "user", "content": prompt}])).text
+            text = await ctx.ask("truster", prompt)
             best = last_match(BEST, text)
             reason = "ranked" if best else "unparsed_trust"
             verdict = {"2": Verdict.OK, "1": Verdict.REVISE}.get(best or "", Verdict.UNKNOWN)

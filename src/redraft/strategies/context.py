@@ -166,10 +166,7 @@ class Context:
 
     @property
     def usage(self) -> Usage:
-        total = Usage()
-        for usage in self.usage_by_role.values():
-            total.add(usage)
-        return total
+        return Usage.total(self.usage_by_role.values())
 
     def child(self, stage: str, drafter: Drafter | None = None) -> Context:
         """A context for a nested strategy: same models, budget and trace; its own candidates."""
@@ -185,6 +182,10 @@ class Context:
         """One traced, budgeted call in `role`; per-call sampling overrides the defaults."""
         [completion] = await self.sample(role, messages, 1, **sampling)
         return completion
+
+    async def ask(self, role: str, prompt: str, **sampling: Any) -> str:
+        """One single-turn question in `role`; most feedback and refine steps are exactly this."""
+        return (await self.complete(role, [{"role": "user", "content": prompt}], **sampling)).text
 
     async def sample(self, role: str, messages: list[Message], n: int, **sampling: Any) -> list[Completion]:
         """`n` independent samples: one request with `n` where the endpoint supports it,

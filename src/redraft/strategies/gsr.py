@@ -78,8 +78,8 @@ class GSR(Strategy):
                 ctx.annotate(sample, judgement)
         _, result = majority(samples)
         prompt = synthesis_prompt(problem, samples)
-        synthesis = await ctx.complete("refiner", [{"role": "user", "content": prompt}])
-        final = ctx.record(round=1, kind="synthesis", text=synthesis.text, metadata={
+        synthesis = await ctx.ask("refiner", prompt)
+        final = ctx.record(round=1, kind="synthesis", text=synthesis, metadata={
             "majority_answer": result.winner, "vote": result.model_dump(),
         })
         return Final(candidate=final, stop_reason="synthesized")

@@ -129,10 +129,10 @@ class StepReward:
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = REWARD_PROMPT.format(problem=problem.prompt, steps=show_steps(split_steps(candidate)))
-        completion = await ctx.complete("reward", [{"role": "user", "content": prompt}])
-        reward = combine(*parse_reward(completion.text, len(split_steps(candidate))))
+        completion = await ctx.ask("reward", prompt)
+        reward = combine(*parse_reward(completion, len(split_steps(candidate))))
         verdict = Verdict.UNKNOWN if reward is None else Verdict.OK if reward >= 0.5 else Verdict.REVISE
-        return Feedback(verdict=verdict, text=completion.text.strip(), score=reward)
+        return Feedback(verdict=verdict, text=completion.strip(), score=reward)
 
 
 def top_k(candidates: list[Candidate], k: int) -> list[Candidate]:
@@ -208,12 +208,12 @@ class MAgICoRe(Strategy):
         scores = target.metadata.get("step_scores") or [None] * len(steps)
         low = ", ".join(f"step {i + 1}" for i, s in enumerate(scores) if s is not None and s < 0.6)
         shown = show_steps(steps, scores)
-        review = await ctx.complete("reviewer", [{"role": "user", "content": REVIEW_PROMPT.format(
-            problem=problem.prompt, steps=shown, low=low or "none scored below 6; check every step")}])
-        ctx.annotate(target, Feedback(verdict=Verdict.REVISE, text=review.text.strip(), score=target.score))
-        refined = await ctx.complete("refiner", [{"role": "user", "content": REFINE_PROMPT.format(
-            problem=problem.prompt, steps=shown, feedback=review.text.strip())}])
-        child = ctx.record(round=round_number, kind="refine", text=refined.text, parent=target.seq)
+        review = (await ctx.ask("reviewer", REVIEW_PROMPT.format(
+            problem=problem.prompt, steps=shown, low=low or "none scored below 6; check every step"))).strip()
+        ctx.annotate(target, Feedback(verdict=Verdict.REVISE, text=review, score=target.score))
+        refined = await ctx.ask("refiner", REFINE_PROMPT.format(problem=problem.prompt, steps=shown,
+                                                                feedback=review))
+        child = ctx.record(round=round_number, kind="refine", text=refined, parent=target.seq)
         await self._score(problem, child, scorer, ctx)
         return child
 

@@ -169,8 +169,8 @@ class MCTSr(Strategy):
         """One more reward sample for a node (a visit), and its Q from the samples so far."""
         node = tree[index]
         prompt = REWARD_PROMPT.format(problem=problem.prompt, answer=node.text)
-        graded = await ctx.complete("reward", [{"role": "user", "content": prompt}])
-        value = parse_reward(graded.text, self.params.high_score, self.params.suppressed_score)
+        graded = await ctx.ask("reward", prompt)
+        value = parse_reward(graded, self.params.high_score, self.params.suppressed_score)
         node.visits += 1
         if value is None:
             node.unparsed += 1
@@ -188,10 +188,10 @@ class MCTSr(Strategy):
         ctx.annotate(node.candidate, judgement)
         self._publish(node, ctx)
         prompt = REFINE_PROMPT.format(problem=problem.prompt, answer=node.text, critique=judgement.text)
-        refined = await ctx.complete("refiner", [{"role": "user", "content": prompt}])
-        tree.append(Node(text=refined.text, parent=index))
+        refined = await ctx.ask("refiner", prompt)
+        tree.append(Node(text=refined, parent=index))
         node.children.append(len(tree) - 1)
-        tree[-1].candidate = ctx.record(round=rollout, kind="refine", text=refined.text,
+        tree[-1].candidate = ctx.record(round=rollout, kind="refine", text=refined,
                                         parent=node.candidate.seq, metadata={"node": len(tree) - 1})
         return len(tree) - 1
 

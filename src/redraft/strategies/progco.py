@@ -28,7 +28,6 @@ from pydantic import BaseModel, Field
 
 from redraft.feedback.base import Feedback, FeedbackSource, Verdict
 from redraft.feedback.program import ProgramFeedback
-from redraft.models.base import Message
 from redraft.strategies.base import Final, Strategy, StrategyError, register
 from redraft.strategies.context import Candidate, Context, gather
 from redraft.tasks.base import Problem
@@ -110,10 +109,6 @@ def parse_verification(text: str) -> Verdict:
     return Verdict.UNKNOWN
 
 
-def user(content: str) -> list[Message]:
-    return [{"role": "user", "content": content}]
-
-
 @register
 class ProgCo(Strategy):
     name = "progco"
@@ -180,24 +175,23 @@ class ProgCo(Strategy):
         if self.params.execution == "python" and source is not None:
             return await source.judge(problem, solution, ctx)
         case = CASE.format(problem=problem.prompt, program=program, solution=solution)
-        reply = await ctx.complete("executor", user(EXECUTE.format(case=case)))
-        verdict = parse_verification(reply.text)
+        reply = await ctx.ask("executor", EXECUTE.format(case=case))
+        verdict = parse_verification(reply)
         score = {Verdict.OK: 1.0, Verdict.REVISE: 0.0}.get(verdict)
-        return Feedback(verdict=verdict, text=reply.text.strip(), score=score)
+        return Feedback(verdict=verdict, text=reply.strip(), score=score)
 
     async def write_program(self, problem: Problem, ctx: Context) -> str:
-        reply = await ctx.complete("verifier", user(WRITE_PROGRAM.format(problem=problem.prompt)))
-        return extract_code(reply.text, "verify")
+        return extract_code(await ctx.ask("verifier", WRITE_PROGRAM.format(problem=problem.prompt)), "verify")
 
     async def feedback_and_refine(
         self, problem: Problem, program: str, solution: str, trace: str, ctx: Context
     ) -> tuple[str, str]:
         """The trace turned into feedback, then a refinement told that feedback may be wrong."""
         case = CASE.format(problem=problem.prompt, program=program, solution=solution)
-        feedback = await ctx.complete("critic", user(FEEDBACK.format(case=case, trace=trace)))
-        refined = await ctx.complete("refiner", user(REFINE.format(
-            problem=problem.prompt, solution=solution, feedback=feedback.text.strip())))
-        return feedback.text.strip(), refined.text
+        feedback = (await ctx.ask("critic", FEEDBACK.format(case=case, trace=trace))).strip()
+        refined = await ctx.ask("refiner", REFINE.format(
+            problem=problem.prompt, solution=solution, feedback=feedback))
+        return feedback, refined
 
     async def repair(
         self, problem: Problem, program: str, solution: str, trace: str, python: bool, ctx: Context
@@ -205,8 +199,8 @@ class ProgCo(Strategy):
         """The reflected-on program (maybe unchanged), or None when the reply holds no usable program."""
         case = CASE.format(problem=problem.prompt, program=program, solution=solution)
         prompt = REPAIR.format(case=case, trace=trace, python=PYTHON_NOTE if python else "")
-        reply = await ctx.complete("verifier", user(prompt))
-        code = extract_code(reply.text, "verify")
+        reply = await ctx.ask("verifier", prompt)
+        code = extract_code(reply, "verify")
         usable = DEFINES_VERIFY.search(code) if python else re.search(r"\bverify\s*\(", code)
         return code if usable else None
 

@@ -30,7 +30,6 @@ from pydantic import BaseModel, Field
 
 from redraft.feedback.base import Feedback, Verdict
 from redraft.feedback.tests import TestsFeedback, candidate_program
-from redraft.models.base import Message
 from redraft.sandbox import run_test_cases
 from redraft.strategies.base import Final, Strategy, register
 from redraft.strategies.context import Candidate, Context, gather
@@ -127,10 +126,6 @@ async def run_written_tests(problem: Problem, text: str, tests: list[str]) -> Fe
                     text=f"Tests passed:\n{passed}\n\nTests failed:\n{failing}")
 
 
-def user(content: str) -> list[Message]:
-    return [{"role": "user", "content": content}]
-
-
 @register
 class Reflexion(Strategy):
     name = "reflexion"
@@ -156,8 +151,8 @@ class Reflexion(Strategy):
         metadata: dict[str, object] = {"tests_source": "written" if written else "visible"}
         if written:
             prompt = WRITE_TESTS.format(n=self.params.n_tests, problem=problem.prompt)
-            draft, reply = await gather(ctx.draft(problem), ctx.complete("test_writer", user(prompt)))
-            tests, dropped = parse_asserts(reply.text, self.params.n_tests)
+            draft, reply = await gather(ctx.draft(problem), ctx.ask("test_writer", prompt))
+            tests, dropped = parse_asserts(reply, self.params.n_tests)
             metadata |= {"written_tests": tests, "dropped_test_lines": dropped}
         else:
             draft = await ctx.draft(problem)
@@ -175,14 +170,14 @@ class Reflexion(Strategy):
             if judgement.verdict in STOPS:
                 break
             code = extract_code(candidate.text, problem.metadata.get("entry_point"))
-            reflection = await ctx.complete("reflector", user(REFLECT.format(
-                problem=problem.prompt, code=code, results=judgement.text)))
-            memory.append(reflection.text.strip())
+            reflection = await ctx.ask("reflector", REFLECT.format(
+                problem=problem.prompt, code=code, results=judgement.text))
+            memory.append(reflection.strip())
             shown = memory[-self.params.memory:] if self.params.memory else list(memory)
             reflections = "\n".join(f"{i}. {r}" for i, r in enumerate(shown, 1))
-            retry = await ctx.complete("refiner", user(IMPLEMENT.format(
-                problem=problem.prompt, code=code, results=judgement.text, reflections=reflections)))
-            candidate = ctx.record(round=round_number, kind="refine", text=retry.text, parent=candidate.seq,
+            retry = await ctx.ask("refiner", IMPLEMENT.format(
+                problem=problem.prompt, code=code, results=judgement.text, reflections=reflections))
+            candidate = ctx.record(round=round_number, kind="refine", text=retry, parent=candidate.seq,
                                    metadata={"reflection": memory[-1], "memory": shown})
             judgement = await check(candidate)
         return Final(candidate=self.select(ctx.candidates),

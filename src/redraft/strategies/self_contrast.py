@@ -25,7 +25,6 @@ from itertools import combinations
 from pydantic import BaseModel, Field
 
 from redraft.feedback.base import Feedback, Verdict
-from redraft.models.base import Message
 from redraft.strategies.base import Final, Strategy, register
 from redraft.strategies.context import Candidate, Context, gather
 from redraft.strategies.voting import vote
@@ -96,10 +95,6 @@ def parse_numbered(text: str) -> list[str]:
     return [item.strip("* ") for _, item in NUMBERED.findall(text) if item.strip("* ")]
 
 
-def user(content: str) -> list[Message]:
-    return [{"role": "user", "content": content}]
-
-
 def seen_from(problem: Problem, perspective: str) -> Problem:
     """The problem as one perspective's solver sees it; a composed drafter solves this version."""
     return problem.model_copy(update={"prompt": SOLVE_PROMPT.format(perspective=perspective,
@@ -126,8 +121,8 @@ class SelfContrast(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         n = self.params.perspectives
-        listing = await ctx.complete("planner", user(PERSPECTIVES_PROMPT.format(n=n, problem=problem.prompt)))
-        proposed = parse_numbered(listing.text)[:n]
+        listing = await ctx.ask("planner", PERSPECTIVES_PROMPT.format(n=n, problem=problem.prompt))
+        proposed = parse_numbered(listing)[:n]
         chosen = proposed + FALLBACK_PERSPECTIVES[: n - len(proposed)]
         texts = await gather(*(ctx.draft(seen_from(problem, p)) for p in chosen))
         solutions = [
@@ -140,19 +135,18 @@ class SelfContrast(Strategy):
             return Final(candidate=self.select(ctx.candidates), stop_reason="consistent")
 
         pairs = list(combinations(kept, 2))[: self.params.max_pairs]
-        contrasts = await gather(*(ctx.complete("critic", user(CONTRAST_PROMPT.format(
-            problem=problem.prompt, a=a.text, b=b.text))) for a, b in pairs))
+        contrasts = await gather(*(ctx.ask("critic", CONTRAST_PROMPT.format(
+            problem=problem.prompt, a=a.text, b=b.text)) for a, b in pairs))
         discrepancies = "\n\n".join(f"Between solutions {kept.index(a) + 1} and {kept.index(b) + 1}:\n"
-                                    f"{c.text.strip()}" for (a, b), c in zip(pairs, contrasts, strict=True))
-        summary = await ctx.complete("critic", user(CHECKLIST_PROMPT.format(
-            problem=problem.prompt, discrepancies=discrepancies)))
-        checklist = summary.text.strip()
+                                    f"{c.strip()}" for (a, b), c in zip(pairs, contrasts, strict=True))
+        checklist = (await ctx.ask("critic", CHECKLIST_PROMPT.format(
+            problem=problem.prompt, discrepancies=discrepancies))).strip()
         for candidate in kept:
             ctx.annotate(candidate, Feedback(verdict=Verdict.REVISE, text=checklist))
 
-        revised = await gather(*(ctx.complete("refiner", user(REVISE_PROMPT.format(
-            problem=problem.prompt, solution=c.text, checklist=checklist))) for c in kept))
-        revisions = [ctx.record(round=1, kind="revision", text=r.text, parent=c.seq)
+        revised = await gather(*(ctx.ask("refiner", REVISE_PROMPT.format(
+            problem=problem.prompt, solution=c.text, checklist=checklist)) for c in kept))
+        revisions = [ctx.record(round=1, kind="revision", text=r, parent=c.seq)
                      for c, r in zip(kept, revised, strict=True)]
         if self.feedback is not None:
             judgements = await gather(*(self.feedback.judge(problem, r.text, ctx) for r in revisions))

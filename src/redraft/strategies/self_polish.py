@@ -61,7 +61,7 @@ class SelfPolish(Strategy):
 
     async def _rewrite(self, text: str, ctx: Context) -> tuple[str, bool]:
         prompt = REWRITE_PROMPT.format(problem=text)
-        return parse_rewrite((await ctx.complete("rewriter", [{"role": "user", "content": prompt}])).text)
+        return parse_rewrite(await ctx.ask("rewriter", prompt))
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         rounds = self.params.max_rounds

@@ -124,7 +124,7 @@ class MQMFeedback:
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = ESTIMATE_PROMPT.format(problem=problem.prompt, translation=candidate,
                                         example=EXAMPLE if self.few_shot else "")
-        return mqm_feedback((await ctx.complete("critic", [{"role": "user", "content": prompt}])).text)
+        return mqm_feedback(await ctx.ask("critic", prompt))
 
 
 @register
@@ -156,7 +156,7 @@ class Tear(Strategy):
         if variant == "one_call":
             prompt = ESTIMATE_PROMPT.format(problem=problem.prompt, translation=draft.text, example="")
             prompt += ONE_CALL_SUFFIX
-            reply = (await ctx.complete("refiner", [{"role": "user", "content": prompt}])).text
+            reply = await ctx.ask("refiner", prompt)
             *head, tail = REFINED_MARKER.split(reply)
             judgement = mqm_feedback("".join(head) if head else reply)
             refined = tail.strip() if head else None
@@ -177,7 +177,7 @@ class Tear(Strategy):
         else:
             template = IMPROVE_PROMPT if variant == "no_error_info" else REFINE_PROMPT
             prompt = template.format(problem=problem.prompt, translation=draft.text, errors=judgement.text)
-            refined = (await ctx.complete("refiner", [{"role": "user", "content": prompt}])).text
+            refined = await ctx.ask("refiner", prompt)
         ctx.record(round=1, kind="refine", text=refined, parent=draft.seq, metadata={"variant": variant})
         return Final(candidate=self.select(ctx.candidates), stop_reason="refined")
 
