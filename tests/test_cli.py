@@ -171,3 +171,13 @@ def test_task_and_feedback_errors_are_one_line() -> None:
     assert_clean_failure(redraft("run", "--task", "gsm8k", "--problem", "99999"), 1, "out of range")
     assert_clean_failure(redraft("run", "hi", "--task", "gsm8k"), 1, "not both")
     assert_clean_failure(redraft("run"), 1, "give a PROMPT")
+
+
+def test_run_shows_every_sample_of_a_multi_sample_request(endpoint: FakeOpenAIServer) -> None:
+    with serve(FakeOpenAIServer(replies=[FakeReply("The answer is 1."), FakeReply("The answer is 2."),
+                                         FakeReply("The answer is 2.")])) as server:
+        result = redraft("run", "Q?", "--strategy", "self_consistency", "-p", "k=3",
+                         "--base-url", server.base_url, "--model", "m")
+    assert result.returncode == 0, result.stderr
+    assert "sample 1/3" in result.stdout and "sample 3/3" in result.stdout
+    assert len(server.requests) == 1 and server.requests[0]["n"] == 3

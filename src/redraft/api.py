@@ -66,6 +66,7 @@ async def arefine(
     sampling: dict[str, Any] | None = None,
     store: RunStore | None = None,
     listeners: Iterable[Listener] = (),
+    close_models: bool = True,
     **params: Any,
 ) -> Outcome:
     """Run `strategy` on `prompt`; extra keyword arguments are the strategy's parameters.
@@ -86,8 +87,9 @@ async def arefine(
             listeners=listeners, extract=task.extract if task else None,
         )
     finally:
-        for managed in models.values():
-            await managed.aclose()
+        if close_models:  # callers that still need the models (e.g. to score) close them themselves
+            for managed in models.values():
+                await managed.aclose()
 
 
 def refine(prompt: str | Problem, **kwargs: Any) -> Outcome:

@@ -138,3 +138,18 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tm
         assert results(crashed) == expected
         summary = json.loads(process.stdout.read())
         assert summary["eval"]["status"] == "done"
+
+
+def test_open_ended_evaluations_are_scored_by_the_critic_on_the_checklist(tmp_path) -> None:
+    data = tmp_path / "essays.jsonl"
+    record = {"prompt": "Write a haiku about rain.", "checklist": ["mentions rain"]}
+    data.write_text(json.dumps(record) + "\n")
+    store = RunStore(tmp_path / "r.db")
+    generator = ScriptedModel(["Rain taps the window"])
+    judge = ScriptedModel(["1. yes - it mentions rain"], name="judge")
+    evaluation = Evaluation(EvalConfig(task=f"open_ended:{data}", strategies=["direct"], cache=False),
+                            store, models={"generator": ManagedModel(generator),
+                                           "critic": ManagedModel(judge)})
+    [item] = asyncio.run(evaluation.run())
+    assert item.correct and item.answer == "1.00"
+    assert len(judge.history) == 1 and len(generator.history) == 1

@@ -86,3 +86,13 @@ def test_comparison_with_direct_and_self_consistency_at_equal_tokens() -> None:
     assert refine.vs_self_consistency["accuracy"] == 1.0
     assert refine.vs_self_consistency["accuracy_delta"] == pytest.approx(0.0)
     assert metrics["direct"].vs_direct is None
+
+
+def test_refinement_gap_compares_with_the_vote_over_the_strategys_own_samples() -> None:
+    wrong_majority = [{"answer": "5", "correct": False}, {"answer": "5", "correct": False},
+                      {"answer": "4", "correct": True}]
+    right_majority = [{"answer": "4", "correct": True}] * 3
+    items = [item("gsr", 0, [True], samples=wrong_majority), item("gsr", 1, [False], samples=right_majority)]
+    m = strategy_metrics("gsr", items)
+    assert m.sample_vote_accuracy == 0.5 and m.refinement_gap == 0.0
+    assert strategy_metrics("direct", [item("direct", 0, [True])]).refinement_gap is None

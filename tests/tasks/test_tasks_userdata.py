@@ -129,7 +129,7 @@ def test_multiple_choice_errors(tmp_path: Path, record: dict[str, Any], message:
         MultipleChoiceTask(path).load()
 
 
-def test_open_ended_keeps_the_checklist_and_refuses_to_score(tmp_path: Path) -> None:
+def test_open_ended_keeps_the_checklist_and_needs_a_judge_to_score(tmp_path: Path) -> None:
     path = write(
         tmp_path / "essays.jsonl",
         {"prompt": "Write a haiku about rain.", "checklist": ["5-7-5 syllables", "mentions rain"]},
@@ -140,8 +140,27 @@ def test_open_ended_keeps_the_checklist_and_refuses_to_score(tmp_path: Path) -> 
     assert problems[0].prompt == "Write a haiku about rain."
     assert problems[0].metadata["checklist"] == ["5-7-5 syllables", "mentions rain"]
     assert problems[1].metadata["checklist"] == [] and problems[1].reference is None
-    with pytest.raises(TaskError, match="checklist judge: use --feedback checklist"):
+    with pytest.raises(TaskError, match="scored by a checklist judge model, and none is bound"):
         asyncio.run(task.score(problems[0], "Rain falls..."))
+
+
+def test_open_ended_is_scored_by_the_bound_judge_on_its_checklist(tmp_path: Path) -> None:
+    from redraft.models.managed import ManagedModel
+    from redraft.models.scripted import ScriptedModel
+
+    path = write(tmp_path / "essays.jsonl",
+                 {"prompt": "Write a haiku about rain.", "checklist": ["5-7-5 syllables", "mentions rain"]})
+    task = get_task(f"open_ended:{path}")
+    [problem] = task.load()
+    judge = ScriptedModel(["1. yes\n2. yes", "1. no\n2. yes", "no idea"])
+    task.bind_judge(ManagedModel(judge))
+    right = asyncio.run(task.score(problem, "Rain on the roof..."))
+    wrong = asyncio.run(task.score(problem, "Sunny day."))
+    unreadable = asyncio.run(task.score(problem, "..."))
+    assert (right.correct, right.extracted) == (True, "1.00")
+    assert (wrong.correct, wrong.extracted) == (False, "0.50")
+    assert not unreadable.correct and "could not be read" in unreadable.explanation
+    assert "mentions rain" in judge.history[0][0][0]["content"]
 
 
 def test_open_ended_rejects_a_bad_checklist(tmp_path: Path) -> None:

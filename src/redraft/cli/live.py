@@ -11,7 +11,8 @@ from rich.panel import Panel
 
 from redraft.strategies.context import CallRecord, Candidate, Event
 
-ROLE_TITLES = {"generator": "draft", "critic": "critique", "refiner": "redraft"}
+ROLE_TITLES = {"generator": "draft", "critic": "critique", "refiner": "redraft", "reward": "reward",
+               "verifier": "verifier"}
 
 
 class LiveView:
@@ -32,12 +33,15 @@ class LiveView:
         if call.error:  # the command reports the failure itself, once
             return
         tokens = f"{call.prompt_tokens}+{call.completion_tokens} tokens, {call.latency_s:.1f}s"
-        if self.fancy:
-            self.console.print(Panel(call.text.strip() or "(empty)", title=title, subtitle=tokens,
-                                     title_align="left", subtitle_align="right"))
-        else:
-            self.console.print(f"--- {title} ({tokens})", markup=False, highlight=False)
-            self.console.print(call.text.strip(), markup=False, highlight=False)
+        texts = call.texts or [call.text]
+        for index, text in enumerate(texts, start=1):
+            label = f"{title} · sample {index}/{len(texts)}" if len(texts) > 1 else title
+            if self.fancy:
+                self.console.print(Panel(text.strip() or "(empty)", title=label, subtitle=tokens,
+                                         title_align="left", subtitle_align="right"))
+            else:
+                self.console.print(f"--- {label} ({tokens})", markup=False, highlight=False)
+                self.console.print(text.strip(), markup=False, highlight=False)
 
     def _verdict(self, candidate: Candidate) -> None:
         verdict = candidate.verdict.value if candidate.verdict else "none"

@@ -15,6 +15,7 @@ from redraft.cli import options as o
 from redraft.cli.app import app, stderr, stdout, user_errors
 from redraft.cli.live import LiveView
 from redraft.feedback.registry import get_feedback
+from redraft.models.managed import ManagedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.context import Budget, Context
 from redraft.tasks.base import Problem, Task, TaskError
@@ -33,16 +34,24 @@ def resolve_problem(prompt: str | None, task_spec: str | None, ref: str) -> tupl
     return o.pick_problem(task, ref), task
 
 
-async def score_if_possible(task: Task | None, problem: Problem, text: str) -> dict[str, Any] | None:
+async def score_if_possible(
+    task: Task | None, problem: Problem, text: str, judge: ManagedModel
+) -> dict[str, Any] | None:
     """The task's verdict on the final answer (after the run: it reads the reference)."""
     if task is None:
         return None
+    task.bind_judge(judge)
     try:
         score = await task.score(problem, text)
     except TaskError as exc:
         return {"correct": None, "explanation": str(exc)}
     return {"correct": score.correct, "extracted": score.extracted,
             "reference": score.reference, "explanation": score.explanation}
+
+
+async def close(models: dict[str, ManagedModel]) -> None:
+    for managed in models.values():
+        await managed.aclose()
 
 
 @app.command()
@@ -88,14 +97,18 @@ def run(
                    else contextlib.nullcontext())
 
         async def go() -> tuple[Any, dict[str, Any] | None]:
-            outcome = await arefine(
-                problem, strategy=chosen, model=models["generator"],
-                critic_model=models.get("critic"), task=task,
-                budget=Budget(max_calls=max_calls, max_tokens=max_total_tokens),
-                sampling={k: v for k, v in sampling.items() if v is not None},
-                store=store, listeners=listeners,
-            )
-            return outcome, await score_if_possible(task, problem, outcome.text)
+            try:
+                outcome = await arefine(
+                    problem, strategy=chosen, model=models["generator"],
+                    critic_model=models.get("critic"), task=task,
+                    budget=Budget(max_calls=max_calls, max_tokens=max_total_tokens),
+                    sampling={k: v for k, v in sampling.items() if v is not None},
+                    store=store, listeners=listeners, close_models=False,
+                )
+                judge = models.get("critic") or models["generator"]
+                return outcome, await score_if_possible(task, problem, outcome.text, judge)
+            finally:
+                await close(models)
 
         with spinner:
             outcome, score = asyncio.run(go())
@@ -152,10 +165,10 @@ def judge(
                           extract=task.extract if task else None)
             try:
                 verdict = await source.judge(problem, text, ctx)
+                judge = models.get("critic") or models["generator"]
+                return verdict, await score_if_possible(task, problem, text, judge)
             finally:
-                for managed in models.values():
-                    await managed.aclose()
-            return verdict, await score_if_possible(task, problem, text)
+                await close(models)
 
         result, score = asyncio.run(go())
     out = {"feedback": feedback, "oracle": source.oracle, "verdict": result.verdict.value,

@@ -46,7 +46,10 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 <td>{% if m.vs_self_consistency %}{{ '%+.1f' % (100 * m.vs_self_consistency.accuracy_delta) }} pts vs
  k={{ m.vs_self_consistency.k }} ({{ pct(m.vs_self_consistency.accuracy) }}){% endif %}</td></tr>
 {% endfor %}</table>
-{% for m in s.strategies %}{% if m.reward_hacking %}
+{% for m in s.strategies %}
+{% if m.refinement_gap is not none and not m.strategy.startswith('self_consistency') %}
+<p>{{ m.strategy }}: refinement gap {{ '%+.1f' % (100 * m.refinement_gap) }} pts (accuracy minus the majority
+vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}{% if m.reward_hacking %}
 <p class="warn">{{ m.strategy }}: {{ m.reward_hacking }}</p>
 {% endif %}{% if m.oracle %}<p class="warn">{{ m.strategy }} used ORACLE feedback (it reads the reference):
  an upper bound, not a deployable result.</p>{% endif %}{% endfor %}

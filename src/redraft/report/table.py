@@ -33,6 +33,9 @@ def render_table(summary: EvalSummary, console: Console) -> None:
                       vs_direct, vs_sc)
     console.print(table)
     for m in summary.strategies:
+        if m.refinement_gap is not None and not m.strategy.startswith("self_consistency"):
+            console.print(f"{m.strategy}: refinement gap {m.refinement_gap:+.1%} (accuracy minus the "
+                          f"majority vote over its own samples, {m.sample_vote_accuracy:.1%})")
         if m.reward_hacking:
             console.print(f"[yellow]warning[/yellow] {m.strategy}: {m.reward_hacking}")
         if m.oracle:

@@ -111,6 +111,7 @@ class Evaluation:
     async def run(self) -> list[ItemResult]:
         started = time.perf_counter()
         models = self.models()
+        self.task.bind_judge(models.get("critic") or models["generator"])
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def guarded(spec: str, index: int, problem: Problem) -> None:

@@ -126,6 +126,8 @@ class StrategyMetrics(BaseModel):
     calls_per_problem: float
     wall_s: float
     reward_hacking: str | None = None
+    sample_vote_accuracy: float | None = None  # majority vote over the strategy's own samples
+    refinement_gap: float | None = None  # accuracy minus that vote (GSR's "refinement gap")
     vs_direct: dict[str, float] | None = None
     vs_self_consistency: dict[str, float | int | str] | None = None
 
@@ -138,6 +140,8 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
     rows = padded_rounds(items)
     prompt = sum(i.prompt_tokens for i in items)
     completion = sum(i.completion_tokens for i in items)
+    sampled = n > 0 and all(i.samples for i in items)
+    vote_accuracy = vote_prefix_accuracy(items, min(len(i.samples) for i in items)) if sampled else None
     return StrategyMetrics(
         strategy=strategy, oracle=any(i.oracle for i in items), n=n, correct=correct,
         accuracy=correct / n if n else 0.0, ci_low=low, ci_high=high, rounds=rounds,
@@ -146,6 +150,8 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
         tokens_per_problem=(prompt + completion) / n if n else 0.0,
         calls_per_problem=sum(i.calls for i in items) / n if n else 0.0,
         wall_s=sum(i.wall_s for i in items), reward_hacking=reward_hacking(rounds),
+        sample_vote_accuracy=vote_accuracy,
+        refinement_gap=None if vote_accuracy is None else correct / n - vote_accuracy,
     )
 
 

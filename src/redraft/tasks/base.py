@@ -56,6 +56,9 @@ class Task(ABC):
         stripped = text.strip()
         return stripped or None
 
+    def bind_judge(self, model: Any) -> None:  # noqa: B027  (deliberately a no-op by default)
+        """Give the task a model to judge answers with; only reference-free tasks need one."""
+
     @abstractmethod
     async def score(self, problem: Problem, text: str) -> Score:
         """Judge a model's full output for `problem` against its reference."""

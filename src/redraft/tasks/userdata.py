@@ -177,8 +177,30 @@ class OpenEndedTask(JsonlTask):
             metadata={"checklist": [re.sub(r"\s+", " ", c).strip() for c in checklist], "line": lineno},
         )
 
+    judge: Any = None  # a ManagedModel, bound by whoever scores (the evaluation, `redraft run`)
+    threshold: float = 1.0
+
+    def bind_judge(self, model: Any) -> None:
+        self.judge = model
+
     async def score(self, problem: Problem, text: str) -> Score:
-        raise TaskError(
-            f"open_ended tasks have no reference answer ({problem.id}): they are scored by a "
-            "checklist judge: use --feedback checklist"
+        """Right when a judge model finds every checklist item (or `threshold` of them) met."""
+        if self.judge is None:
+            raise TaskError(
+                f"open_ended tasks have no reference answer ({problem.id}): they are scored by a "
+                "checklist judge model, and none is bound"
+            )
+        from redraft.feedback.base import Verdict
+        from redraft.feedback.checklist import ChecklistFeedback
+        from redraft.strategies.context import Context
+
+        ctx = Context({"generator": self.judge, "critic": self.judge})
+        judgement = await ChecklistFeedback(threshold=self.threshold).judge(problem, text, ctx)
+        if judgement.verdict is Verdict.UNKNOWN:
+            return Score(correct=False,
+                         explanation=f"the judge's checklist could not be read: {judgement.text}")
+        return Score(
+            correct=judgement.verdict is Verdict.OK,
+            extracted=None if judgement.score is None else f"{judgement.score:.2f}",
+            explanation=judgement.text,
         )
