@@ -142,6 +142,10 @@ def test_checklist_all_met_is_ok_and_unanswered_items_are_unknown() -> None:
 
 
 def test_registry_builds_sources_and_rejects_unknown_names() -> None:
+    from redraft.feedback.registry import FEEDBACK_SOURCES
+
+    for info in FEEDBACK_SOURCES:  # every listed source can be built, and is labelled correctly
+        assert get_feedback(info.name, MultiArith()).oracle == info.oracle
     assert get_feedback("tests:hidden").oracle
     assert get_feedback("oracle", MultiArith()).oracle
     with pytest.raises(FeedbackError, match="oracle feedback needs a task"):

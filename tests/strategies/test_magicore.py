@@ -8,19 +8,12 @@ import pytest
 
 from redraft.feedback.base import Verdict
 from redraft.feedback.critic import CriticFeedback
+from redraft.feedback.reward import combine, parse_reward, show_steps, split_steps
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.context import Budget, Candidate
-from redraft.strategies.magicore import (
-    MAgICoRe,
-    combine,
-    difficulty,
-    parse_reward,
-    show_steps,
-    split_steps,
-    top_k,
-)
+from redraft.strategies.magicore import MAgICoRe, difficulty, top_k
 from redraft.tasks.extract import extract_number
 from tests.helpers import roles, run_scripted
 

@@ -116,3 +116,12 @@ def test_bad_composition_specs() -> None:
         build_strategy("direct>")
     with pytest.raises(StrategyError, match="unknown strategy 'nope'"):
         build_strategy("nope>direct")
+
+
+def test_best_of_n_with_the_step_reward_scorer() -> None:
+    strategy = build_strategy("best_of_n", "step_reward", n=2)
+    model = ScriptedModel(["first try", "second try", "Step 1: 2/10\nOverall: 1/10",
+                           "Step 1: 9/10\nOverall: 8/10"])
+    outcome = run_scripted(strategy, model)
+    assert outcome.text == "second try"
+    assert [round(c.score, 2) for c in outcome.candidates] == [0.15, 0.85]

@@ -8,12 +8,13 @@ import pytest
 
 from redraft.feedback.base import Verdict
 from redraft.feedback.critic import CriticFeedback
+from redraft.feedback.mqm import MQMFeedback, mqm_feedback, parse_mqm
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.store import RunStore
 from redraft.strategies.base import StrategyError
 from redraft.strategies.context import Budget
-from redraft.strategies.tear import MQMFeedback, Tear, mqm_feedback, parse_mqm
+from redraft.strategies.tear import Tear
 from redraft.tasks.base import Problem
 from tests.helpers import roles, run_scripted
 

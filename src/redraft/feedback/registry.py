@@ -1,6 +1,6 @@
 """Feedback sources by name, shared by the CLI, the evaluation runner and the server.
 
-Specs: `critic`, `checklist`, `program`, `tests` (visible tests, failing tests
+Specs: `critic`, `checklist`, `step_reward`, `mqm`, `asker`, `program`, `tests` (visible tests, failing tests
 listed), `tests:pass_fail` (pass/fail only), `tests:hidden` (the grading tests:
 an oracle), `oracle` (the task's scorer: an oracle).
 """
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from redraft.feedback.asker import AskerFeedback
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.checklist import ChecklistFeedback
 from redraft.feedback.critic import CriticFeedback
+from redraft.feedback.mqm import MQMFeedback
 from redraft.feedback.oracle import OracleFeedback
 from redraft.feedback.program import ProgramFeedback
+from redraft.feedback.reward import StepReward
 from redraft.feedback.tests import TestsFeedback
 from redraft.tasks.base import Task
 
@@ -29,6 +32,12 @@ FEEDBACK_SOURCES = [
                  description="an LLM critique ending in VERDICT: correct|revise"),
     FeedbackInfo(name="checklist", oracle=False,
                  description="an LLM ticks a checklist/rubric; score = fraction met"),
+    FeedbackInfo(name="step_reward", oracle=False,
+                 description="the model scores each step and the whole solution (a self reward model)"),
+    FeedbackInfo(name="mqm", oracle=False,
+                 description="MQM error annotation of a translation; score = -penalty (TEaR)"),
+    FeedbackInfo(name="asker", oracle=False,
+                 description="subquestions: does the candidate answer them all? (ART)"),
     FeedbackInfo(name="program", oracle=False,
                  description="the model writes verify(answer); the sandbox runs it (ProgCo)"),
     FeedbackInfo(name="tests", oracle=False,
@@ -54,6 +63,12 @@ def get_feedback(spec: str, task: Task | None = None) -> FeedbackSource:
             return ChecklistFeedback()
         case "program":
             return ProgramFeedback()
+        case "step_reward":
+            return StepReward()
+        case "mqm":
+            return MQMFeedback()
+        case "asker":
+            return AskerFeedback()
         case "tests" | "tests:failing_tests":
             return TestsFeedback()
         case "tests:pass_fail":
