@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
+from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
+from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
 
 def redraft(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

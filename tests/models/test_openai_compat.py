@@ -9,7 +9,7 @@ import pytest
 from redraft.models.base import ModelError
 from redraft.models.managed import ManagedModel
 from redraft.models.openai_compat import OpenAICompatibleModel
-from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
+from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
 MESSAGES = [{"role": "user", "content": "hi there"}]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
+from redraft.testing import FakeOpenAIServer, FakeReply, serve
 from tests.runs.test_evaluation import scripted_reply
 from tests.test_cli import redraft
 

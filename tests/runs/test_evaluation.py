@@ -22,7 +22,7 @@ from redraft.runs.eval_store import EvalStore
 from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.store import RunStore
 from redraft.tasks import MultiArith
-from tests.fakes.openai_server import FakeOpenAIServer, FakeReply, serve
+from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
 PROBLEMS = MultiArith().load(limit=8)
 REFERENCES = {p.prompt: p.reference for p in PROBLEMS}

@@ -34,6 +34,7 @@ class FakeOpenAIServer:
     models: list[str] = field(default_factory=lambda: ["fake-model"])
     requests: list[dict[str, Any]] = field(default_factory=list)
     honor_n: bool = True
+    record: bool = True  # keep request bodies (off for long benchmark runs)
     in_flight: int = 0
     max_in_flight: int = 0
     base_url: str = ""
@@ -45,7 +46,8 @@ class FakeOpenAIServer:
 
     async def chat(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.requests.append(body)
+        if self.record:
+            self.requests.append(body)
         n = int(body.get("n") or 1) if self.honor_n else 1
         replies = [self._next(body) for _ in range(n)]
         reply = replies[0]
@@ -64,7 +66,7 @@ class FakeOpenAIServer:
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
         completion_tokens = sum(len(r.text.split()) for r in replies)
         return web.json_response({
-            "id": f"chatcmpl-{len(self.requests)}",
+            "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or self.models[0],
@@ -121,3 +123,21 @@ def serve(server: FakeOpenAIServer) -> Iterator[FakeOpenAIServer]:
         loop.close()
 
 
+
+
+def main() -> None:
+    """Serve a fake endpoint in its own process (for benchmarks): prints its base URL, then serves."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a fake OpenAI-compatible server")
+    parser.add_argument("--text", default="The answer is 18.\nVERDICT: correct")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    server = FakeOpenAIServer(replies=[FakeReply(args.text, delay_s=args.latency)], record=False)
+    with serve(server):
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Test doubles that are useful beyond redraft's own tests: a fake OpenAI-compatible server.
+
+`ScriptedModel` (in `redraft.models`) fakes a model in-process; `FakeOpenAIServer`
+fakes an endpoint over real HTTP, for client, proxy and benchmark code paths.
+"""
+
+from redraft.testing.fake_openai import FakeOpenAIServer, FakeReply, serve
+
+__all__ = ["FakeOpenAIServer", "FakeReply", "serve"]

@@ -1,0 +1,3 @@
+from redraft.testing.fake_openai import main
+
+main()
