@@ -17,7 +17,7 @@ from redraft.models.resolve import ModelConfig, managed_model
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Strategy, parse_composition, strategy_class
+from redraft.strategies.base import Strategy, StrategyError, parse_spec, strategy_class
 from redraft.strategies.context import Budget, Listener
 from redraft.tasks.base import Problem, Task
 
@@ -42,15 +42,23 @@ def build_strategy(
     task: Task | None = None,
     **params: Any,
 ) -> Strategy:
-    """A strategy from its name and parameters; `feedback` may be a spec such as "tests"."""
+    """A strategy from a spec such as `best_of_n[n=2]>self_refine@critic` and its parameters.
+
+    Keyword parameters go to the outer (last) stage, under any written in the spec;
+    `feedback` may be a source or a spec name (not both it and `@FEEDBACK`).
+    """
     if isinstance(strategy, Strategy):
         return strategy
-    source = get_feedback(feedback, task) if isinstance(feedback, str) else feedback
-    *drafters, outer = parse_composition(strategy)
+    spec = parse_spec(strategy)
+    if spec.feedback is not None and feedback is not None:
+        raise StrategyError(f"{strategy!r} names its feedback source; do not also pass one")
+    chosen = spec.feedback if spec.feedback is not None else feedback
+    source = get_feedback(chosen, task) if isinstance(chosen, str) else chosen
     drafter: Strategy | None = None
-    for name in drafters:  # inner stages run with their paper defaults and the same feedback
-        drafter = strategy_class(name)(feedback=source, drafter=drafter)
-    return strategy_class(outer)(feedback=source, drafter=drafter, **params)
+    for stage in spec.stages[:-1]:  # drafters share the feedback source
+        drafter = strategy_class(stage.name)(feedback=source, drafter=drafter, **stage.params)
+    outer = spec.stages[-1]
+    return strategy_class(outer.name)(feedback=source, drafter=drafter, **{**params, **outer.params})
 
 
 async def arefine(

@@ -88,6 +88,17 @@ def test_comparison_with_direct_and_self_consistency_at_equal_tokens() -> None:
     assert metrics["direct"].vs_direct is None
 
 
+def test_baselines_are_found_under_their_parameters() -> None:
+    samples = [{"answer": "4", "correct": True}]
+    items = {"direct[temperature=0]": [item("direct[temperature=0]", 0, [False])],
+             "self_consistency[k=1]": [item("self_consistency[k=1]", 0, [True], samples=samples)],
+             "direct>self_refine": [item("direct>self_refine", 0, [True])]}
+    metrics = {name: strategy_metrics(name, its) for name, its in items.items()}
+    compare_at_equal_budget(metrics, items)
+    assert metrics["direct>self_refine"].vs_direct["accuracy_delta"] == 1.0
+    assert metrics["direct>self_refine"].vs_self_consistency["accuracy"] == 1.0
+
+
 def test_refinement_gap_compares_with_the_vote_over_the_strategys_own_samples() -> None:
     wrong_majority = [{"answer": "5", "correct": False}, {"answer": "5", "correct": False},
                       {"answer": "4", "correct": True}]

@@ -125,3 +125,22 @@ def test_best_of_n_with_the_step_reward_scorer() -> None:
     outcome = run_scripted(strategy, model)
     assert outcome.text == "second try"
     assert [round(c.score, 2) for c in outcome.candidates] == [0.15, 0.85]
+
+
+def test_specs_carry_per_stage_parameters_and_a_feedback_source() -> None:
+    from redraft.strategies.base import parse_spec
+
+    spec = parse_spec("best_of_n[n=2, threshold=0.5]>self_refine[max_rounds=1,final=best_score]@critic")
+    assert [(s.name, s.params) for s in spec.stages] == [
+        ("best_of_n", {"n": 2, "threshold": 0.5}), ("self_refine", {"max_rounds": 1, "final": "best_score"})]
+    assert spec.feedback == "critic"
+    strategy = build_strategy("best_of_n[n=2]>self_refine[max_rounds=1]@critic", max_rounds=3)
+    assert strategy.params.max_rounds == 1  # written in the spec beats the keyword default
+    assert strategy.drafter.params.n == 2 and strategy.feedback.name == "critic"
+    assert strategy.full_name == "best_of_n>self_refine"
+    with pytest.raises(StrategyError, match="bad parameter 'n' in"):
+        build_strategy("best_of_n[n]")
+    with pytest.raises(StrategyError, match="best_of_n has no parameter k"):
+        build_strategy("best_of_n[k=2]")
+    with pytest.raises(StrategyError, match="names its feedback source"):
+        build_strategy("self_refine@critic", CriticFeedback())

@@ -7,6 +7,7 @@ from jinja2 import Environment
 from redraft.report import plots
 from redraft.report.summary import EvalSummary
 from redraft.runs.eval_store import ItemResult
+from redraft.runs.metrics import plain_stage
 from redraft.runs.store import RunNotFound, RunStore
 
 TEMPLATE = """<!doctype html>
@@ -47,7 +48,7 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
  k={{ m.vs_self_consistency.k }} ({{ pct(m.vs_self_consistency.accuracy) }}){% endif %}</td></tr>
 {% endfor %}</table>
 {% for m in s.strategies %}
-{% if m.refinement_gap is not none and not m.strategy.startswith('self_consistency') %}
+{% if m.refinement_gap is not none and m.strategy not in voters %}
 <p>{{ m.strategy }}: refinement gap {{ '%+.1f' % (100 * m.refinement_gap) }} pts (accuracy minus the majority
 vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}{% if m.reward_hacking %}
 <p class="warn">{{ m.strategy }}: {{ m.reward_hacking }}</p>
@@ -100,6 +101,7 @@ def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store:
     environment = Environment(autoescape=True)
     return environment.from_string(TEMPLATE).render(
         s=summary, pct=pct, problems=ordered, model=model,
+        voters={m.strategy for m in summary.strategies if plain_stage(m.strategy) == "self_consistency"},
         fig_cost=plots.accuracy_vs_tokens(summary.strategies),
         fig_rounds=plots.accuracy_by_round(summary.strategies),
         fig_flips=plots.flips(summary.strategies),

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from redraft.report.summary import EvalSummary
+from redraft.runs.metrics import plain_stage
 
 
 def pct(value: float | None) -> str:
@@ -33,7 +34,7 @@ def render_table(summary: EvalSummary, console: Console) -> None:
                       vs_direct, vs_sc)
     console.print(table)
     for m in summary.strategies:
-        if m.refinement_gap is not None and not m.strategy.startswith("self_consistency"):
+        if m.refinement_gap is not None and plain_stage(m.strategy) != "self_consistency":
             console.print(f"{m.strategy}: refinement gap {m.refinement_gap:+.1%} (accuracy minus the "
                           f"majority vote over its own samples, {m.sample_vote_accuracy:.1%})")
         if m.reward_hacking:

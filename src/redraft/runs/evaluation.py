@@ -22,7 +22,7 @@ from redraft.models.resolve import ModelConfig, managed_model
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Strategy, strategy_class
+from redraft.strategies.base import Strategy, parse_spec, strategy_class
 from redraft.strategies.context import Budget, Candidate
 from redraft.tasks.base import Problem, Task
 from redraft.tasks.registry import get_task
@@ -53,12 +53,6 @@ class EvalInterrupted(RuntimeError):
     """A model error stopped the evaluation; finished items are kept and it can be resumed."""
 
 
-def split_spec(spec: str) -> tuple[str, str | None]:
-    """`critical@oracle` -> ("critical", "oracle"): a strategy with its feedback source."""
-    name, _, feedback = spec.partition("@")
-    return name.strip(), (feedback.strip() or None)
-
-
 class Evaluation:
     """One evaluation: its config, task, models and store; `run()` does what is missing."""
 
@@ -83,11 +77,11 @@ class Evaluation:
         self.on_item = on_item
 
     def build(self, spec: str) -> Strategy:
-        name, feedback = split_spec(spec)
-        outer = name.split(">")[-1].strip()
+        """The strategy a spec names; `-p` parameters go to every outer stage that has them."""
+        outer = parse_spec(spec).stages[-1].name
         strategy_fields = set(strategy_class(outer).Params.model_fields)
         params = {k: v for k, v in self.config.params.items() if k in strategy_fields}
-        return build_strategy(name, feedback or None, task=self.task, **params)
+        return build_strategy(spec, task=self.task, **params)
 
     def pending(self) -> list[tuple[str, int, Problem]]:
         done = self.evals.done_keys(self.eval_id)

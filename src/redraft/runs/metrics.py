@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from redraft.runs.eval_store import ItemResult
+from redraft.strategies.base import StrategyError, parse_spec
 from redraft.strategies.voting import vote
 
 
@@ -155,6 +156,15 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
     )
 
 
+def plain_stage(spec: str) -> str | None:
+    """The strategy name of a one-stage spec without its own feedback source (`self_consistency[k=8]`)."""
+    try:
+        parsed = parse_spec(spec)
+    except StrategyError:
+        return None
+    return parsed.stages[0].name if len(parsed.stages) == 1 and parsed.feedback is None else None
+
+
 def compare_at_equal_budget(
     metrics: dict[str, StrategyMetrics], items: dict[str, list[ItemResult]]
 ) -> None:
@@ -164,12 +174,13 @@ def compare_at_equal_budget(
     scored (vote over each problem's first k), at about k/K of its tokens; a
     strategy is compared with the largest k that costs no more than it did.
     """
-    direct = metrics.get("direct")
-    sc_name = next((name for name in metrics if name == "self_consistency"), None)
+    direct_name = next((name for name in metrics if plain_stage(name) == "direct"), None)
+    direct = metrics.get(direct_name or "")
+    sc_name = next((name for name in metrics if plain_stage(name) == "self_consistency"), None)
     sc_items = items.get(sc_name or "", [])
     sc_k = min((len(i.samples) for i in sc_items), default=0)
     for name, m in metrics.items():
-        if direct is not None and name != "direct" and direct.tokens_per_problem:
+        if direct is not None and name != direct_name and direct.tokens_per_problem:
             m.vs_direct = {"accuracy_delta": m.accuracy - direct.accuracy,
                            "token_ratio": m.tokens_per_problem / direct.tokens_per_problem}
         if sc_k and name != sc_name:

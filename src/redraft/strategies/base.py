@@ -8,6 +8,8 @@ and recorded with every run.
 
 from __future__ import annotations
 
+import json
+import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -107,12 +109,42 @@ def register(cls: type[Strategy]) -> type[Strategy]:
     return cls
 
 
-def parse_composition(spec: str) -> list[str]:
-    """`self_polish>self_consistency` -> ["self_polish", "self_consistency"] (drafter first)."""
-    names = [part.strip() for part in spec.split(">")]
-    if any(not name for name in names):
-        raise StrategyError(f"bad strategy spec {spec!r}: use NAME or NAME>NAME")
-    return names
+class StageSpec(BaseModel):
+    """One stage of a strategy spec: a strategy name and the parameters written beside it."""
+
+    name: str
+    params: dict[str, Any] = {}
+
+
+class StrategySpec(BaseModel):
+    """`best_of_n[n=2]>self_refine[max_rounds=1]@critic`: stages (drafters first) and a feedback source."""
+
+    stages: list[StageSpec]
+    feedback: str | None = None
+
+
+STAGE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:\[(.*)\])?\s*$")
+
+
+def parse_spec(spec: str) -> StrategySpec:
+    """Parse `NAME[k=v,...]>NAME[...]@FEEDBACK`; values are read as JSON when they parse."""
+    body, _, feedback = spec.partition("@")
+    stages = []
+    for part in body.split(">"):
+        match = STAGE.match(part)
+        if match is None:
+            raise StrategyError(f"bad strategy spec {spec!r}: use NAME, NAME[k=v,...], A>B or NAME@FEEDBACK")
+        params: dict[str, Any] = {}
+        for pair in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
+            key, sep, raw = pair.partition("=")
+            if not sep or not key.strip():
+                raise StrategyError(f"bad parameter {pair!r} in {spec!r}: use KEY=VALUE")
+            try:
+                params[key.strip()] = json.loads(raw)
+            except json.JSONDecodeError:
+                params[key.strip()] = raw.strip()
+        stages.append(StageSpec(name=match.group(1), params=params))
+    return StrategySpec(stages=stages, feedback=feedback.strip() or None)
 
 
 def strategy_class(name: str) -> type[Strategy]:
