@@ -39,6 +39,7 @@ chromium:
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy src/redraft
 
 clean:
 	rm -rf $(VENV)

@@ -116,7 +116,7 @@ def evals(
 ) -> None:
     """List evaluations, newest first."""
     with user_errors():
-        records = EvalStore(RunStore(db)).list(limit)
+        records = EvalStore(RunStore(db)).recent(limit)
     if as_json:
         typer.echo(json.dumps([r.model_dump() for r in records]))
         return

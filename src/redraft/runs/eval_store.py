@@ -84,7 +84,7 @@ class EvalStore:
                           config=json.loads(row["config_json"]), status=row["status"],
                           wall_s=row["wall_s"])
 
-    def list(self, limit: int = 20) -> list[EvalRecord]:
+    def recent(self, limit: int = 20) -> list[EvalRecord]:
         ids = [r["id"] for r in self.db.execute(
             "select id from evals order by created_at desc limit ?", (limit,))]
         return [self.get(i) for i in ids]

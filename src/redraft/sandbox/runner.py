@@ -21,7 +21,7 @@ import time
 from . import _detect
 from . import _isolation as iso
 from ._detect import PYTHON_FLAGS, detect_isolation, rlimits_for, sandbox_env
-from .models import SandboxLimits, SandboxResult, Status
+from .models import Isolation, SandboxLimits, SandboxResult, Status
 
 MAIN = "main.py"
 _BOOT = "_redraft_boot.py"
@@ -96,7 +96,8 @@ async def run_python(
     files = dict(files or {})
     if MAIN in files or _BOOT in files:
         raise ValueError(f"{MAIN!r} and {_BOOT!r} are reserved file names")
-    isolation = _detect._cached or await asyncio.to_thread(detect_isolation)
+    cached = _detect._cached
+    isolation: Isolation = cached if cached is not None else await asyncio.to_thread(detect_isolation)
     files[MAIN] = code
     entry = MAIN
     if isolation.mode == "guard":

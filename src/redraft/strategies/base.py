@@ -41,6 +41,7 @@ class Strategy(ABC):
     class Params(BaseModel):
         pass
 
+    params: Any  # each strategy narrows this to its own Params
     def __init__(
         self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None, **params: Any
     ) -> None:

@@ -28,6 +28,8 @@ class BestOfN(Strategy):
         temperature: float = Field(0.7, ge=0, description="sampling temperature")
         threshold: float | None = Field(None, description="first candidate scoring at least this wins")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or ChecklistFeedback()
         texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)

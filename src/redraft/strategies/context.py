@@ -20,6 +20,8 @@ from redraft.models.managed import ManagedModel
 from redraft.tasks.base import Problem
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 ROLE_FALLBACK = {"refiner": "generator", "critic": "generator"}
 
 
@@ -83,6 +85,12 @@ async def gather(*calls: Awaitable[T]) -> list[T]:
         others = [e for e in errors.exceptions if not isinstance(e, BudgetExhausted)]
         raise (others or budget)[0] from None
     return [task.result() for task in tasks]
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """`gather` for two calls of different types, typed as a pair."""
+    a, b = await gather(first, second)  # type: ignore[arg-type]
+    return a, b  # type: ignore[return-value]
 
 
 async def _awaited(call: Awaitable[T]) -> T:

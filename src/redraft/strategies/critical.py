@@ -57,6 +57,8 @@ class Critical(Strategy):
     class Params(BaseModel):
         max_rounds: int = Field(2, ge=0, description="review/improve rounds (the paper runs 2)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         answer = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
         messages: list[Message] = [

@@ -18,6 +18,8 @@ class Direct(Strategy):
     class Params(BaseModel):
         temperature: float | None = Field(None, description="sampling temperature (None: the run's)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         sampling = {} if self.params.temperature is None else {"temperature": self.params.temperature}
         candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem, **sampling))

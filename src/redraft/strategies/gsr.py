@@ -68,6 +68,8 @@ class GSR(Strategy):
         n: int = Field(4, ge=1, description="parallel samples shown to the refiner (paper: N = 4)")
         temperature: float = Field(0.7, ge=0, description="sampling temperature of the N samples")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)
         samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})

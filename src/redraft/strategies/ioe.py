@@ -45,6 +45,8 @@ class IfOrElse(Strategy):
     class Params(BaseModel):
         temperature: float = Field(0.0, ge=0, description="sampling temperature (the paper uses 0)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         sampling = {"temperature": self.params.temperature}
         first = ctx.record(round=0, kind="draft", text=await ctx.draft(problem, **sampling))

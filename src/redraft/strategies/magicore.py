@@ -95,6 +95,8 @@ class MAgICoRe(Strategy):
         min_confidence: float = Field(0.5, description="hard needs the winner's mean reward below this")
         refine_top: int | None = Field(None, ge=1, description="refine the top n of the pool (None: all)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or StepReward()
         texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.critic import CriticFeedback
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context, both, gather
 from redraft.tasks.base import Problem
 
 DUMMY = "I don't know."
@@ -150,6 +150,8 @@ class MCTSr(Strategy):
         high_score: float = Field(95, description="grades at or above this are suppressed")
         suppressed_score: float = Field(50, description="what a suppressed grade becomes (paper's code)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         critic = self.feedback or CriticFeedback(CRITIQUE_PROMPT)
         tree = [Node(text=await ctx.draft(problem)), Node(text=DUMMY)]
@@ -158,7 +160,7 @@ class MCTSr(Strategy):
         await gather(self._reward(problem, tree, 0, ctx), self._reward(problem, tree, 1, ctx))
         for rollout in range(1, self.params.rollouts + 1):
             chosen = select_node(tree, self.params.c, self.params.eps, self.params.max_children)
-            _, child = await gather(self._reward(problem, tree, chosen, ctx),
+            _, child = await both(self._reward(problem, tree, chosen, ctx),
                                             self._expand(problem, tree, chosen, rollout, critic, ctx))
             await self._reward(problem, tree, child, ctx)
             for index in backpropagate(tree, chosen):

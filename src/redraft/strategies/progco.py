@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from redraft.feedback.base import Feedback, FeedbackSource, Verdict
 from redraft.feedback.program import ProgramFeedback
 from redraft.strategies.base import Final, Strategy, StrategyError, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context, both
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
 
@@ -129,6 +129,8 @@ class ProgCo(Strategy):
             raise StrategyError("progco verifies with its own program: give no feedback source "
                                 f"or a ProgramFeedback, not {getattr(feedback, 'name', feedback)!r}")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         if self.params.max_rounds == 0:  # nothing will be verified, so no program is written
             candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
@@ -137,7 +139,7 @@ class ProgCo(Strategy):
         if source is None and self.params.execution == "python":
             source = ProgramFeedback()
         written = source.program_for(problem, ctx) if source else self.write_program(problem, ctx)
-        draft, program = await gather(ctx.draft(problem), written)
+        draft, program = await both(ctx.draft(problem), written)
         version = 0
         candidate = ctx.record(round=0, kind="draft", text=draft)
         for turn in range(1, self.params.max_rounds + 1):
@@ -152,7 +154,7 @@ class ProgCo(Strategy):
             if judgement.verdict is Verdict.UNKNOWN:
                 repaired = await repair
             else:
-                (feedback, refined), repaired = await gather(
+                (feedback, refined), repaired = await both(
                     self.feedback_and_refine(problem, program, candidate.text, trace, ctx), repair)
                 judgement = judgement.model_copy(update={"text": feedback})
             if repaired is None:

@@ -32,7 +32,7 @@ from redraft.feedback.base import Feedback, Verdict
 from redraft.feedback.tests import TestsFeedback, candidate_program
 from redraft.sandbox import run_test_cases
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context, both
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
 
@@ -143,6 +143,8 @@ class Reflexion(Strategy):
         memory: int | None = Field(None, ge=1, description="reflections shown when retrying, the "
                                    "newest kept (None: all; the paper bounds this at 1-3)")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         source = self.feedback or TestsFeedback()
         oracle = bool(getattr(source, "oracle", False))
@@ -151,7 +153,7 @@ class Reflexion(Strategy):
         metadata: dict[str, object] = {"tests_source": "written" if written else "visible"}
         if written:
             prompt = WRITE_TESTS.format(n=self.params.n_tests, problem=problem.prompt)
-            draft, reply = await gather(ctx.draft(problem), ctx.ask("test_writer", prompt))
+            draft, reply = await both(ctx.draft(problem), ctx.ask("test_writer", prompt))
             tests, dropped = parse_asserts(reply, self.params.n_tests)
             metadata |= {"written_tests": tests, "dropped_test_lines": dropped}
         else:

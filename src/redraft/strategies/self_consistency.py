@@ -27,6 +27,8 @@ class SelfConsistency(Strategy):
         k: int = Field(5, ge=1, description="samples (the paper uses up to 40)")
         temperature: float = Field(0.7, ge=0, description="sampling temperature")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)
         samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})

@@ -119,6 +119,8 @@ class SelfContrast(Strategy):
         perspectives: int = Field(3, ge=2, description="solving perspectives (the paper explores more)")
         max_pairs: int = Field(3, ge=1, description="cap on pairwise contrasts")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         n = self.params.perspectives
         listing = await ctx.ask("planner", PERSPECTIVES_PROMPT.format(n=n, problem=problem.prompt))

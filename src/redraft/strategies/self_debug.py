@@ -69,6 +69,8 @@ class SelfDebug(Strategy):
             "come early; Olausson et al.: extra repair rounds lose to extra samples at equal budget)",
         )
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         tests = self.feedback or TestsFeedback()
         kind = self.params.feedback_kind

@@ -63,6 +63,8 @@ class SelfPolish(Strategy):
         prompt = REWRITE_PROMPT.format(problem=text)
         return parse_rewrite(await ctx.ask("rewriter", prompt))
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         rounds = self.params.max_rounds
         # a0 and q1 are independent: both run at once; whatever finished is kept if the other failed.

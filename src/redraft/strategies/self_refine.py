@@ -60,6 +60,8 @@ class SelfRefine(Strategy):
         )
         final: Literal["last", "best_score"] = Field("last", description="final-answer rule")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         feedback = self.feedback or CriticFeedback()
         candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))

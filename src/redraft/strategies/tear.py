@@ -81,6 +81,8 @@ class Tear(Strategy):
             raise StrategyError(f"tear variant {self.params.variant!r} uses its own MQM estimate; "
                                 "give no feedback source, or use zero_shot / no_error_info")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         draft = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
         variant = self.params.variant

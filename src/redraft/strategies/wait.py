@@ -35,6 +35,8 @@ class Wait(Strategy):
     class Params(BaseModel):
         rounds: int = Field(1, ge=0, description="how many times to append ' Wait' and continue")
 
+    params: Params
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
         for round_number in range(1, self.params.rounds + 1):
