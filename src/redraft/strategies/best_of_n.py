@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from redraft.feedback.checklist import ChecklistFeedback
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context
 from redraft.tasks.base import Problem
 
 
@@ -32,12 +32,8 @@ class BestOfN(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or ChecklistFeedback()
-        texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)
-        candidates = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
-                      for i, t in enumerate(texts)]
-        judgements = await gather(*(scorer.judge(problem, c.text, ctx) for c in candidates))
-        for candidate, judgement in zip(candidates, judgements, strict=True):
-            ctx.annotate(candidate, judgement)
+        candidates = await ctx.samples(problem, self.params.n, temperature=self.params.temperature)
+        await ctx.judge_all(scorer, problem, candidates)
         return Final(candidate=self.select(candidates), stop_reason="scored")
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.feedback.base import Feedback, FeedbackSource, Verdict
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
 from redraft.tasks.base import Problem
@@ -232,6 +232,21 @@ class Context:
             return await self.drafter(problem, self, n)
         messages: list[Message] = [{"role": "user", "content": problem.prompt}]
         return [c.text for c in await self.sample("generator", messages, n, **sampling)]
+
+    async def samples(self, problem: Problem, n: int, **sampling: Any) -> list[Candidate]:
+        """`n` first attempts, recorded as round-0 `sample` candidates (what votes and evals read)."""
+        texts = await self.drafts(problem, n, **sampling)
+        return [self.record(round=0, kind="sample", text=text, metadata={"index": i})
+                for i, text in enumerate(texts)]
+
+    async def judge_all(
+        self, source: FeedbackSource, problem: Problem, candidates: list[Candidate]
+    ) -> list[Feedback]:
+        """Judge independent candidates concurrently and attach each judgement to its candidate."""
+        judgements = await gather(*(source.judge(problem, c.text, self) for c in candidates))
+        for candidate, judgement in zip(candidates, judgements, strict=True):
+            self.annotate(candidate, judgement)
+        return judgements
 
     async def draft(self, problem: Problem, **sampling: Any) -> str:
         [text] = await self.drafts(problem, 1, **sampling)

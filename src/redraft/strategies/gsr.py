@@ -20,7 +20,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
 
@@ -71,13 +71,9 @@ class GSR(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        texts = await ctx.drafts(problem, self.params.n, temperature=self.params.temperature)
-        samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
-                   for i, t in enumerate(texts)]
+        samples = await ctx.samples(problem, self.params.n, temperature=self.params.temperature)
         if self.feedback is not None:
-            judgements = await gather(*(self.feedback.judge(problem, s.text, ctx) for s in samples))
-            for sample, judgement in zip(samples, judgements, strict=True):
-                ctx.annotate(sample, judgement)
+            await ctx.judge_all(self.feedback, problem, samples)
         _, result = majority(samples)
         prompt = synthesis_prompt(problem, samples)
         synthesis = await ctx.ask("refiner", prompt)

@@ -99,8 +99,7 @@ class MAgICoRe(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or StepReward()
-        texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)
-        pool = [ctx.record(round=0, kind="sample", text=t) for t in texts]
+        pool = await ctx.samples(problem, self.params.k, temperature=self.params.temperature)
         await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
         history: list[dict[str, object]] = []
         stop = "max_rounds"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.context import Candidate, Context
 from redraft.strategies.voting import vote
 from redraft.tasks.base import Problem
 
@@ -30,15 +30,9 @@ class SelfConsistency(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        texts = await ctx.drafts(problem, self.params.k, temperature=self.params.temperature)
-        samples = [ctx.record(round=0, kind="sample", text=t, metadata={"index": i})
-                   for i, t in enumerate(texts)]
+        samples = await ctx.samples(problem, self.params.k, temperature=self.params.temperature)
         if self.feedback is not None:
-            judgements = await gather(
-                *(self.feedback.judge(problem, c.text, ctx) for c in samples)
-            )
-            for candidate, judgement in zip(samples, judgements, strict=True):
-                ctx.annotate(candidate, judgement)
+            await ctx.judge_all(self.feedback, problem, samples)
         return Final(candidate=self.select(samples), stop_reason="voted")
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:

@@ -151,9 +151,7 @@ class SelfContrast(Strategy):
         revisions = [ctx.record(round=1, kind="revision", text=r, parent=c.seq)
                      for c, r in zip(kept, revised, strict=True)]
         if self.feedback is not None:
-            judgements = await gather(*(self.feedback.judge(problem, r.text, ctx) for r in revisions))
-            for revision, judgement in zip(revisions, judgements, strict=True):
-                ctx.annotate(revision, judgement)
+            await ctx.judge_all(self.feedback, problem, revisions)
         return Final(candidate=self.select(ctx.candidates), stop_reason="revised")
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
