@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redraft.context import Budget
 from redraft.models.managed import ManagedModel
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
 from redraft.strategies.base import Strategy
-from redraft.strategies.context import Budget
 from redraft.tasks.base import Problem
 
 PROBLEM = Problem(id="p1", prompt="What is 2 + 2?", reference="4")

@@ -1,27 +1,32 @@
-"""The small public API: `refine` a prompt with a strategy and a model, get an `Outcome`.
+"""The small public API: `refine` a prompt with a strategy and models per role, get an `Outcome`.
 
-The CLI, the evaluation runner and the server are thin layers over this.
+A facade: nothing inside the package imports it. The CLI, the evaluation runner and the
+server are thin layers over the same pieces it puts together.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from redraft.context import Budget
 from redraft.feedback.base import FeedbackSource
-from redraft.feedback.registry import get_feedback
 from redraft.models.base import Model
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
+from redraft.roles import check_role
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Strategy, StrategyError, parse_spec, strategy_class
-from redraft.strategies.context import Budget, Listener
+from redraft.strategies.base import Strategy
+from redraft.strategies.registry import build_strategy
 from redraft.tasks.base import Problem, Task
+from redraft.trace import Listener
 
 ModelLike = str | Model | ModelConfig | None
+
+__all__ = ["ModelLike", "arefine", "as_managed", "build_strategy", "refine"]
 
 
 def as_managed(model: ModelLike) -> ManagedModel:
@@ -35,32 +40,6 @@ def as_managed(model: ModelLike) -> ManagedModel:
     return ManagedModel(model)
 
 
-def build_strategy(
-    strategy: str | Strategy,
-    feedback: str | FeedbackSource | None = None,
-    *,
-    task: Task | None = None,
-    **params: Any,
-) -> Strategy:
-    """A strategy from a spec such as `best_of_n[n=2]>self_refine@critic` and its parameters.
-
-    Keyword parameters go to the outer (last) stage, under any written in the spec;
-    `feedback` may be a source or a spec name (not both it and `@FEEDBACK`).
-    """
-    if isinstance(strategy, Strategy):
-        return strategy
-    spec = parse_spec(strategy)
-    if spec.feedback is not None and feedback is not None:
-        raise StrategyError(f"{strategy!r} names its feedback source; do not also pass one")
-    chosen = spec.feedback if spec.feedback is not None else feedback
-    source = get_feedback(chosen, task) if isinstance(chosen, str) else chosen
-    drafter: Strategy | None = None
-    for stage in spec.stages[:-1]:  # drafters share the feedback source
-        drafter = strategy_class(stage.name)(feedback=source, drafter=drafter, **stage.params)
-    outer = spec.stages[-1]
-    return strategy_class(outer.name)(feedback=source, drafter=drafter, **{**params, **outer.params})
-
-
 async def arefine(
     prompt: str | Problem,
     *,
@@ -68,6 +47,7 @@ async def arefine(
     model: ModelLike = None,
     critic_model: ModelLike = None,
     refiner_model: ModelLike = None,
+    roles: Mapping[str, ModelLike] | None = None,
     feedback: str | FeedbackSource | None = None,
     task: Task | None = None,
     budget: Budget | None = None,
@@ -79,15 +59,14 @@ async def arefine(
 ) -> Outcome:
     """Run `strategy` on `prompt`; extra keyword arguments are the strategy's parameters.
 
-    With a `task`, answers are read with the task's extractor (and `feedback="oracle"`
-    can score against the problem's reference).
+    `roles` binds any declared role to a model (`{"reward": "gpt-4o"}`); `critic_model` and
+    `refiner_model` are shorthands for two of them. With a `task`, answers are read with the
+    task's extractor (and `feedback="oracle"` can score against the problem's reference).
     """
     problem = prompt if isinstance(prompt, Problem) else Problem(id="prompt", prompt=prompt)
+    bound: dict[str, ModelLike] = {"critic": critic_model, "refiner": refiner_model, **(roles or {})}
     models = {"generator": as_managed(model)}
-    if critic_model is not None:
-        models["critic"] = as_managed(critic_model)
-    if refiner_model is not None:
-        models["refiner"] = as_managed(refiner_model)
+    models |= {check_role(role): as_managed(m) for role, m in bound.items() if m is not None}
     chosen = build_strategy(strategy, feedback, task=task, **params)
     try:
         return await run_strategy(

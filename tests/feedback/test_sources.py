@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from redraft.context import Context
 from redraft.feedback import (
     ChecklistFeedback,
     FeedbackError,
@@ -17,7 +18,6 @@ from redraft.feedback import (
 )
 from redraft.feedback.checklist import parse_checklist
 from redraft.models.scripted import ScriptedModel
-from redraft.strategies.context import Context
 from redraft.strategies.self_refine import SelfRefine
 from redraft.tasks import MultiArith
 from redraft.tasks.base import Problem

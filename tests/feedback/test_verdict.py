@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from redraft.feedback.base import Verdict
 from redraft.feedback.critic import parse_score
 from redraft.feedback.verdict import parse_verdict
+from redraft.trace import Verdict
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ import sqlite3
 
 import pytest
 
-from redraft.feedback.base import Verdict
 from redraft.models.base import ModelError
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.migrations import MIGRATIONS, migrate
 from redraft.runs.store import RunNotFound, RunStore
 from redraft.strategies.self_refine import SelfRefine
+from redraft.trace import Verdict
 from tests.helpers import PROBLEM, run_scripted
 
 
@@ -36,7 +36,7 @@ def test_round_trip_of_a_run_with_calls_and_candidates(tmp_path) -> None:
     assert detail.call_records[1].text == "Wrong.\nVERDICT: revise"
     assert detail.calls == 4 == outcome.usage.calls
     assert detail.prompt_tokens == outcome.usage.prompt_tokens > 0
-    assert detail.models == {"generator": "scripted"}
+    assert detail.models == {"generator": "scripted", "critic": "scripted", "refiner": "scripted"}
 
 
 def test_runs_are_listed_newest_first_and_found_by_prefix(tmp_path) -> None:

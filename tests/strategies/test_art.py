@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
 from redraft.strategies.art import Art
-from redraft.strategies.context import Budget
 from redraft.tasks.extract import extract_number
+from redraft.trace import Verdict
 from tests.helpers import PROBLEM, managed, roles, run_scripted
 
 WRONG, RIGHT, ALSO_WRONG = "2 + 2 = 5. The answer is 5.", "2 + 2 = 4. The answer is 4.", "The answer is 3."
@@ -83,11 +83,12 @@ def test_asker_and_truster_can_be_smaller_models() -> None:
 
 
 def test_another_feedback_source_can_play_the_asker() -> None:
-    generator = ScriptedModel([WRONG, RIGHT, "BEST: 2"])
-    critic = ScriptedModel(["The sum is wrong.\nVERDICT: revise"])
+    generator = ScriptedModel([WRONG, RIGHT])
+    critic = ScriptedModel(["The sum is wrong.\nVERDICT: revise", "BEST: 2"])  # the truster judges too
     outcome = run_scripted(Art(feedback=CriticFeedback()), generator, critic=critic, extract=extract_number)
     assert outcome.text == RIGHT
     assert "The sum is wrong." in generator.history[1][0][0]["content"]
+    assert "Solution 2:" in critic.history[1][0][0]["content"]
 
 
 def test_budget_cut_before_the_truster_returns_the_draft() -> None:

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from redraft.context import Budget, BudgetExhausted, Context, gather
 from redraft.models.base import ModelError
 from redraft.models.scripted import ScriptedModel
-from redraft.strategies.context import Budget, BudgetExhausted, Context, gather
 from tests.helpers import managed
 
 
@@ -49,13 +49,32 @@ def test_samples_reserve_the_budget_before_calling() -> None:
     ctx = Context({"generator": managed(model)}, budget=Budget(max_calls=3))
     messages = [{"role": "user", "content": "q"}]
     with pytest.raises(BudgetExhausted):
-        asyncio.run(ctx.sample("generator", messages, 4))
+        asyncio.run(ctx.complete_n("generator", messages, 4))
     assert model.history == []  # nothing was spent on a request the budget could not pay for
-    assert [c.text for c in asyncio.run(ctx.sample("generator", messages, 3))] == ["a", "b", "c"]
+    assert [c.text for c in asyncio.run(ctx.complete_n("generator", messages, 3))] == ["a", "b", "c"]
 
 
-def test_roles_fall_back_to_the_generator() -> None:
+def test_generating_roles_fall_back_to_the_generator_and_judging_roles_to_the_critic() -> None:
     generator, critic = managed(ScriptedModel([])), managed(ScriptedModel([], name="critic"))
     ctx = Context({"generator": generator, "critic": critic})
-    assert ctx.model_for("refiner") is generator and ctx.model_for("asker") is generator
-    assert ctx.model_for("critic") is critic
+    assert ctx.model_for("refiner") is generator and ctx.model_for("rewriter") is generator
+    for role in ("critic", "asker", "reward", "verifier", "truster", "reviewer", "executor", "judge"):
+        assert ctx.model_for(role) is critic, role
+    alone = Context({"generator": generator})
+    assert alone.model_for("reward") is generator  # no critic: judging roles reach the generator
+    reward = managed(ScriptedModel([], name="reward"))
+    bound = Context({"generator": generator, "critic": critic, "reward": reward})
+    assert bound.model_for("reward") is reward and bound.model_for("asker") is critic
+
+
+def test_an_unknown_role_is_an_error_not_a_fallback() -> None:
+    from redraft.roles import RoleError
+
+    generator = managed(ScriptedModel(["x"]))
+    ctx = Context({"generator": generator})
+    with pytest.raises(RoleError, match="unknown role 'rewarder'"):
+        ctx.model_for("rewarder")
+    with pytest.raises(RoleError, match="unknown role 'rewarder'"):
+        asyncio.run(ctx.ask("rewarder", "hi"))
+    with pytest.raises(RoleError, match="unknown role 'judgee'"):
+        Context({"generator": generator, "judgee": generator})

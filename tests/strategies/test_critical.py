@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.context import Budget, Context
 from redraft.feedback.oracle import OracleFeedback
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget, Context
 from redraft.strategies.critical import IMPROVE_PROMPT, REVIEW_PROMPT, Critical
 from redraft.tasks.arithmetic import MultiArith
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_number
+from redraft.trace import Feedback, Verdict
 from tests.helpers import roles, run_scripted
 
 WRONG, RIGHT = "2 + 2 = 5. The answer is 5.", "2 + 2 = 4. The answer is 4."

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from redraft.api import build_strategy
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.base import REGISTRY
-from redraft.strategies.context import Budget
 from redraft.strategies.gsr import GSR
 from redraft.tasks.extract import extract_number
 from tests.helpers import roles, run_scripted
@@ -93,4 +93,4 @@ def test_composition_the_samples_come_from_the_inner_strategy(tmp_path) -> None:
     outcome = run_scripted(strategy, model, store=store, extract=extract_number)
     assert outcome.strategy == "direct>gsr" and outcome.answer == "4"
     stored = store.get_run(outcome.run_id).candidates
-    assert [c.metadata.get("stage") for c in stored] == ["direct#0", "direct#1", None, None, None]
+    assert [c.stage for c in stored] == ["direct#0", "direct#1", None, None, None]

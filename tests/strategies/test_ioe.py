@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from redraft.context import Budget
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.ioe import IOE_PROMPT, RECHECK_PROMPT, IfOrElse
 from redraft.tasks.extract import extract_number
 from tests.helpers import roles, run_scripted

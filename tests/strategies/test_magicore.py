@@ -6,15 +6,15 @@ from collections import Counter
 
 import pytest
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.feedback.reward import combine, parse_reward, show_steps, split_steps
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget, Candidate
 from redraft.strategies.magicore import MAgICoRe, difficulty, top_k
 from redraft.tasks.extract import extract_number
+from redraft.trace import Candidate, Verdict
 from tests.helpers import roles, run_scripted
 
 HIGH = "Step 1: 9/10\nOverall: 9/10"  # reward (0.9 + 0.9) / 2 = 0.9

@@ -6,11 +6,10 @@ import math
 
 import pytest
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.mctsr import (
     DUMMY,
     NO_REWARD_Q,
@@ -24,6 +23,7 @@ from redraft.strategies.mctsr import (
     uct,
 )
 from redraft.tasks.extract import extract_number
+from redraft.trace import Verdict
 from tests.helpers import roles, run_scripted
 
 CRITIQUE = "The sum is off by one.\nVERDICT: revise"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.program import ProgramFeedback
 from redraft.feedback.tests import TestsFeedback
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.base import StrategyError
-from redraft.strategies.context import Budget
 from redraft.strategies.progco import ProgCo, parse_verification
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_number
+from redraft.trace import Verdict
 from tests.helpers import roles, run_scripted
 
 APPLES = Problem(id="apples", prompt="Tom has 2 apples and buys 2 more. How many does he have?")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.tests import TestsFeedback
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.reflexion import Reflexion, parse_asserts
 from redraft.tasks.base import Problem
+from redraft.trace import Verdict
 from tests.helpers import roles, run_scripted
 
 STUB = 'def add(a, b):\n    """Add."""\n'

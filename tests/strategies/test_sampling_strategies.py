@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from redraft.api import build_strategy
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.base import StrategyError
 from redraft.strategies.best_of_n import BestOfN
-from redraft.strategies.context import Budget
 from redraft.strategies.direct import Direct
 from redraft.strategies.self_consistency import SelfConsistency
 from redraft.strategies.voting import vote
@@ -101,7 +101,7 @@ def test_composition_drafts_come_from_the_inner_strategy(tmp_path) -> None:
     assert outcome.strategy == "best_of_n>self_refine"
     assert [c.kind for c in outcome.candidates] == ["draft"]  # the outer strategy's own candidates
     stored = store.get_run(outcome.run_id).candidates
-    assert sum(c.metadata.get("stage") == "best_of_n" for c in stored) == 4
+    assert sum(c.stage == "best_of_n" for c in stored) == 4
 
 
 def test_composition_runs_the_drafter_once_per_sample() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from redraft.api import build_strategy
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.self_contrast import FALLBACK_PERSPECTIVES, SelfContrast, parse_numbered
 from redraft.tasks.extract import extract_number
+from redraft.trace import Verdict
 from tests.helpers import roles, run_scripted
 
 LISTING = "Here are three:\n1. Count on fingers.\n2) Use a number line.\n3. **Work backwards.**"
@@ -132,4 +132,4 @@ def test_composition_each_perspective_is_solved_by_the_inner_strategy(tmp_path) 
     outcome = run_scripted(build_strategy("direct>self_contrast"), model, store=store, extract=extract_number)
     assert outcome.stop_reason == "consistent"
     stored = store.get_run(outcome.run_id).candidates
-    assert [c.metadata.get("stage") for c in stored if c.kind == "draft"] == ["direct"] * 3
+    assert [c.stage for c in stored if c.kind == "draft"] == ["direct"] * 3

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget, Candidate
 from redraft.strategies.self_debug import (
     EXPLAIN_INSTRUCTION,
     FIX_AFTER_EXPLANATION,
@@ -13,6 +12,7 @@ from redraft.strategies.self_debug import (
     SelfDebug,
 )
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Verdict
 from tests.helpers import roles, run_scripted
 
 CODE = Problem(

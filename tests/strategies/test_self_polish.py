@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from redraft.api import build_strategy
+from redraft.context import Budget
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.self_polish import SelfPolish, parse_rewrite
 from redraft.tasks.extract import extract_number
 from tests.helpers import roles, run_scripted
@@ -123,7 +123,7 @@ def test_a_composed_drafter_solves_each_polished_problem(tmp_path) -> None:
     outcome = run_scripted(strategy, polish_model(["5", "4", "4"]), store=store, extract=extract_number)
     assert (outcome.strategy, outcome.answer, outcome.stop_reason) == ("direct>self_polish", "4", "converged")
     stored = store.get_run(outcome.run_id).candidates
-    assert sum(c.metadata.get("stage") == "direct" for c in stored) == 3
+    assert sum(c.stage == "direct" for c in stored) == 3
 
 
 def test_self_polish_as_a_drafter_hands_over_its_final_answer() -> None:

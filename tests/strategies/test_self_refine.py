@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget
 from redraft.strategies.self_refine import SelfRefine, refine_messages
+from redraft.trace import Verdict
 from tests.helpers import PROBLEM, roles, run_scripted
 
 REVISE = "The sum is wrong.\nVERDICT: revise"

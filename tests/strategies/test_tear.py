@@ -6,16 +6,16 @@ from typing import Any
 
 import pytest
 
-from redraft.feedback.base import Verdict
+from redraft.context import Budget
 from redraft.feedback.critic import CriticFeedback
 from redraft.feedback.mqm import MQMFeedback, mqm_feedback, parse_mqm
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.store import RunStore
 from redraft.strategies.base import StrategyError
-from redraft.strategies.context import Budget
 from redraft.strategies.tear import Tear
 from redraft.tasks.base import Problem
+from redraft.trace import Verdict
 from tests.helpers import roles, run_scripted
 
 REQUEST = Problem(id="t1", prompt='Translate into French: "The black cat sleeps."')

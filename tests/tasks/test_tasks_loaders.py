@@ -98,7 +98,7 @@ def test_registry_parses_specs(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("gsm9k", "valid tasks: gsm8k, multiarith, humaneval, jsonl:PATH"),
+        ("gsm9k", "unknown task 'gsm9k'; choose from: gsm8k, humaneval, jsonl:PATH, multiarith"),
         ("jsonl", "needs a file"),
         ("multiple_choice:", "needs a file"),
         ("gsm8k:foo.jsonl", "takes no path"),

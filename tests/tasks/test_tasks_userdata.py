@@ -140,27 +140,59 @@ def test_open_ended_keeps_the_checklist_and_needs_a_judge_to_score(tmp_path: Pat
     assert problems[0].prompt == "Write a haiku about rain."
     assert problems[0].metadata["checklist"] == ["5-7-5 syllables", "mentions rain"]
     assert problems[1].metadata["checklist"] == [] and problems[1].reference is None
-    with pytest.raises(TaskError, match="scored by a checklist judge model, and none is bound"):
+    assert task.judge == "checklist[threshold=1.0,role=judge]"
+    with pytest.raises(TaskError, match="graded by their judge"):
         asyncio.run(task.score(problems[0], "Rain falls..."))
+    from redraft.runs.scoring import Scorer
+
+    with pytest.raises(TaskError, match=r"graded by a judge model \(checklist.*none is bound"):
+        Scorer(task, None)
 
 
-def test_open_ended_is_scored_by_the_bound_judge_on_its_checklist(tmp_path: Path) -> None:
+def test_open_ended_is_scored_by_its_judge_on_its_checklist(tmp_path: Path) -> None:
     from redraft.models.managed import ManagedModel
     from redraft.models.scripted import ScriptedModel
+    from redraft.runs.scoring import Scorer
 
     path = write(tmp_path / "essays.jsonl",
                  {"prompt": "Write a haiku about rain.", "checklist": ["5-7-5 syllables", "mentions rain"]})
     task = get_task(f"open_ended:{path}")
     [problem] = task.load()
     judge = ScriptedModel(["1. yes\n2. yes", "1. no\n2. yes", "no idea"])
-    task.bind_judge(ManagedModel(judge))
-    right = asyncio.run(task.score(problem, "Rain on the roof..."))
-    wrong = asyncio.run(task.score(problem, "Sunny day."))
-    unreadable = asyncio.run(task.score(problem, "..."))
+    scorer = Scorer(task, ManagedModel(judge), sampling={"max_tokens": 64})
+    right = asyncio.run(scorer.score(problem, "Rain on the roof..."))
+    wrong = asyncio.run(scorer.score(problem, "Sunny day."))
+    unreadable = asyncio.run(scorer.score(problem, "..."))
+    assert asyncio.run(scorer.score(problem, "Sunny day.")) == wrong  # scored once per text
     assert (right.correct, right.extracted) == (True, "1.00")
     assert (wrong.correct, wrong.extracted) == (False, "0.50")
     assert not unreadable.correct and "could not be read" in unreadable.explanation
     assert "mentions rain" in judge.history[0][0][0]["content"]
+    assert [h[1] for h in judge.history] == [{"temperature": 0.0, "max_tokens": 64}] * 3
+    assert scorer.usage.calls == 3 and scorer.ctx is not None
+    assert set(scorer.ctx.usage_by_role) == {"judge"}
+
+
+def test_field_names_of_user_files_are_spec_parameters(tmp_path: Path) -> None:
+    path = write(tmp_path / "ds.jsonl", {"uid": "a", "problem_text": "1+1?", "solution": "2"})
+    task = get_task(f"jsonl:{path}[question=problem_text,answer=solution,id=uid]")
+    [problem] = task.load()
+    assert problem.id == "ds/a" and problem.reference == "2" and "1+1?" in problem.prompt
+    with pytest.raises(TaskError, match=r"ds\.jsonl:1: field 'question'"):
+        get_task(f"jsonl:{path}").load()
+    with pytest.raises(TaskError, match="task jsonl has no parameter questoin"):
+        get_task(f"jsonl:{path}[questoin=x]")
+    choice = write(tmp_path / "aqua.jsonl", {"question": "2+3?", "options": ["A)4", "B)5", "C)6"],
+                                              "correct": "B"})
+    [mc] = get_task(f"multiple_choice:{choice}[answer=correct]").load()
+    assert mc.reference == "B" and mc.metadata["options"] == {"A": "4", "B": "5", "C": "6"}
+    assert "B) 5" in mc.prompt and "B)5" not in mc.prompt and "A) A)" not in mc.prompt
+    mixed = write(tmp_path / "mixed.jsonl", {"question": "q", "options": ["A)4", "5"], "answer": "A"})
+    [kept] = get_task(f"multiple_choice:{mixed}").load()
+    assert kept.metadata["options"] == {"A": "A)4", "B": "5"}  # not every option is lettered: kept as is
+    essays = write(tmp_path / "e.jsonl", {"task": "Write.", "rubric": ["short"]})
+    [essay] = get_task(f"open_ended:{essays}[prompt=task,checklist=rubric,threshold=0.5]").load()
+    assert essay.prompt == "Write." and essay.metadata["checklist"] == ["short"]
 
 
 def test_open_ended_rejects_a_bad_checklist(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from redraft.cli import options as o
 from redraft.cli.app import app, stderr, stdout, user_errors
-from redraft.models.resolve import ModelConfig
+from redraft.errors import UsageError
 from redraft.report.summary import summarize
 from redraft.report.table import render_table
 from redraft.runs.eval_store import EvalStore, ItemResult
@@ -32,6 +32,7 @@ def evaluate(
     critic_model: o.CriticModel = None,
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
+    role: o.Roles = [],  # noqa: B006
     limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
     concurrency: Annotated[int, typer.Option(help="Problems in flight (the embedded model runs one "
@@ -56,23 +57,19 @@ def evaluate(
         if resume:
             record = EvalStore(store).get(resume)
             config = EvalConfig.model_validate(record.config)
-            config.generator.api_key = api_key
-            if config.critic is not None:
-                config.critic.api_key = critic_api_key or api_key
+            config.with_api_key(api_key, {"critic": critic_api_key})
             evaluation = Evaluation(config, store, eval_id=record.id)
         else:
             if task is None:
-                raise ValueError("give --task (or --resume EVAL_ID)")
-            critic = None
-            if critic_model or critic_base_url:
-                critic = ModelConfig(model=critic_model, base_url=critic_base_url or base_url,
-                                     api_key=critic_api_key or api_key, timeout_s=timeout,
-                                     max_retries=retries)
+                raise UsageError("give --task (or --resume EVAL_ID)")
+            configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
+                                     critic_model=critic_model, critic_base_url=critic_base_url,
+                                     critic_api_key=critic_api_key, timeout=timeout, retries=retries,
+                                     roles=role)
             config = EvalConfig(
                 task=task, strategies=[s.strip() for s in strategy.split(",") if s.strip()],
-                generator=ModelConfig(model=model, base_url=base_url, api_key=api_key,
-                                      timeout_s=timeout, max_retries=retries),
-                critic=critic, limit=limit, seed=seed, concurrency=concurrency,
+                generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
+                concurrency=concurrency,
                 budget_calls=budget_calls, budget_tokens=budget_tokens, temperature=temperature,
                 max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache,
             )
@@ -99,7 +96,7 @@ def evaluate(
             try:
                 asyncio.run(evaluation.run())
             except EvalInterrupted as exc:
-                raise ValueError(str(exc)) from None
+                raise UsageError(str(exc)) from None
         summary, _ = summarize(store, evaluation.eval_id)
     if as_json:
         typer.echo(json.dumps(summary.to_json()))

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from redraft.cli import options as o
 from redraft.cli.app import app, stdout, user_errors
-from redraft.feedback.registry import FEEDBACK_SOURCES
+from redraft.feedback.registry import feedback_sources
 from redraft.runs.store import RunStore
-from redraft.strategies.base import REGISTRY, strategy_info
+from redraft.strategies.registry import STRATEGIES, strategy_info
 from redraft.tasks.registry import list_tasks
 
 
@@ -23,14 +23,15 @@ def plain(text: str) -> None:
 @app.command()
 def strategies(as_json: o.Json = False) -> None:
     """List the registered strategies with their parameters and papers."""
-    infos = [strategy_info(REGISTRY[name]) for name in sorted(REGISTRY)]
+    with user_errors():
+        infos = [strategy_info(cls) for _, cls in STRATEGIES.items()]
     if as_json:
         typer.echo(json.dumps(infos, default=str))
         return
-    table = Table("strategy", "parameters (defaults)", "paper")
+    table = Table("strategy", "parameters (defaults)", "roles", "paper")
     for info in infos:
         params = ", ".join(f"{k}={v['default']}" for k, v in info["params"].items())
-        table.add_row(info["name"], params, info["paper"])
+        table.add_row(info["name"], params, ", ".join(info["roles"]), info["paper"])
     stdout.print(table)
 
 
@@ -52,12 +53,17 @@ def tasks(as_json: o.Json = False) -> None:
 @app.command()
 def feedback(as_json: o.Json = False) -> None:
     """List the feedback sources; oracle ones read the reference and are for upper bounds only."""
+    with user_errors():
+        infos = feedback_sources()
     if as_json:
-        typer.echo(json.dumps([f.model_dump() for f in FEEDBACK_SOURCES]))
+        typer.echo(json.dumps([f.model_dump() for f in infos], default=str))
         return
-    table = Table("feedback", "oracle", "what it does")
-    for info in FEEDBACK_SOURCES:
-        table.add_row(info.name, "yes" if info.oracle else "", info.description)
+    table = Table("feedback", "oracle", "parameters (defaults)", "roles", "what it does")
+    for info in infos:
+        params = ", ".join(f"{k}={v['default']}" for k, v in info.params.items())
+        description = f"= {info.alias_of}" if info.alias_of else info.description
+        table.add_row(info.name, "yes" if info.oracle else "", "" if info.alias_of else params,
+                      ", ".join(info.roles), description)
     stdout.print(table)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.panel import Panel
 
-from redraft.strategies.context import CallRecord, Candidate, Event
+from redraft.trace import CallRecord, Candidate, Event
 
 ROLE_TITLES = {"generator": "draft", "critic": "critique", "refiner": "redraft", "reward": "reward",
                "verifier": "verifier"}

@@ -10,6 +10,7 @@ import typer
 
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
+from redraft.roles import parse_binding
 from redraft.strategies.base import StrategyError
 from redraft.tasks.base import Problem, Task, TaskError
 
@@ -21,6 +22,10 @@ ApiKey = Annotated[str | None, typer.Option(help="API key (default $OPENAI_API_K
 CriticModel = Annotated[str | None, typer.Option(help="A different model for feedback.")]
 CriticBaseUrl = Annotated[str | None, typer.Option(help="Endpoint of the critic model.")]
 CriticApiKey = Annotated[str | None, typer.Option(help="API key of the critic endpoint.")]
+Roles = Annotated[list[str], typer.Option(
+    "--role", help="Bind a role to a model: NAME=MODEL[@BASE_URL] (repeatable), e.g. "
+                   "reward=gpt-4o or judge=qwen@http://host:8000/v1. Judging roles fall back to "
+                   "the critic, the others to the generator.")]
 Retries = Annotated[int, typer.Option(help="Retries on 429, 5xx, timeouts and connection errors.")]
 Timeout = Annotated[float, typer.Option(help="Seconds per request.")]
 TaskSpec = Annotated[str | None, typer.Option(
@@ -34,7 +39,7 @@ Db = Annotated[Path | None, typer.Option(
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def role_models(
+def role_configs(
     *,
     model: str | None,
     base_url: str | None,
@@ -44,16 +49,26 @@ def role_models(
     critic_api_key: str | None,
     timeout: float,
     retries: int,
-) -> dict[str, ManagedModel]:
-    """The generator, and a critic when one is named; critic settings inherit the generator's."""
+    roles: list[str] | None = None,
+) -> dict[str, ModelConfig]:
+    """The generator and every bound role. `--critic-model` is `--role critic=...`; unset parts
+    of a binding (endpoint, key) inherit the generator's."""
     generator = ModelConfig(model=model, base_url=base_url, api_key=api_key,
                             timeout_s=timeout, max_retries=retries)
-    models = {"generator": managed_model(generator)}
+    configs = {"generator": generator}
     if critic_model or critic_base_url:
-        critic = ModelConfig(model=critic_model, base_url=critic_base_url or base_url,
-                             api_key=critic_api_key or api_key, timeout_s=timeout, max_retries=retries)
-        models["critic"] = managed_model(critic)
-    return models
+        configs["critic"] = generator.model_copy(update={
+            "model": critic_model, "base_url": critic_base_url or base_url,
+            "api_key": critic_api_key or api_key})
+    for binding in roles or []:
+        role, bound_model, bound_url = parse_binding(binding)
+        configs[role] = generator.model_copy(update={"model": bound_model, "base_url": bound_url or base_url})
+    return configs
+
+
+def role_models(**options: Any) -> dict[str, ManagedModel]:
+    """`role_configs`, each wrapped as a managed model."""
+    return {role: managed_model(config) for role, config in role_configs(**options).items()}
 
 
 def pick_problem(task: Task, ref: str) -> Problem:

@@ -10,14 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
-from redraft.api import arefine, build_strategy
+from redraft.api import arefine
 from redraft.cli import options as o
 from redraft.cli.app import app, stderr, stdout, user_errors
 from redraft.cli.live import LiveView
+from redraft.context import Budget, Context
 from redraft.feedback.registry import get_feedback
 from redraft.models.managed import ManagedModel
+from redraft.runs.scoring import Scorer
 from redraft.runs.store import RunStore
-from redraft.strategies.context import Budget, Context
+from redraft.strategies.registry import build_strategy
 from redraft.tasks.base import Problem, Task, TaskError
 from redraft.tasks.registry import get_task
 
@@ -35,18 +37,28 @@ def resolve_problem(prompt: str | None, task_spec: str | None, ref: str) -> tupl
 
 
 async def score_if_possible(
-    task: Task | None, problem: Problem, text: str, judge: ManagedModel
+    task: Task | None, problem: Problem, text: str, models: dict[str, ManagedModel],
+    store: RunStore | None = None, run_id: str | None = None,
 ) -> dict[str, Any] | None:
-    """The task's verdict on the final answer (after the run: it reads the reference)."""
+    """The task's verdict on the final answer (after the run: it reads the reference).
+
+    A model-graded task is graded by the `judge` role's model (else the critic's, else the
+    generator's); its calls go into the run's trace, in the `judge` role.
+    """
     if task is None:
         return None
-    task.bind_judge(judge)
+    judge = Context(models).model_for("judge") if task.judge else None
+    listeners = [store.listener(run_id)] if store is not None and run_id is not None else []
+    first_seq = store.last_seq(run_id) if store is not None and run_id is not None else 0
     try:
-        score = await task.score(problem, text)
+        scorer = Scorer(task, judge, listeners=listeners, first_seq=first_seq)
+        score = await scorer.score(problem, text)
     except TaskError as exc:
         return {"correct": None, "explanation": str(exc)}
-    return {"correct": score.correct, "extracted": score.extracted,
-            "reference": score.reference, "explanation": score.explanation}
+    if store is not None and run_id is not None and scorer.usage.calls:
+        store.set_judge_usage(run_id, scorer.usage)
+    return {"correct": score.correct, "extracted": score.extracted, "reference": score.reference,
+            "explanation": score.explanation, "judge_calls": scorer.usage.calls}
 
 
 async def close(models: dict[str, ManagedModel]) -> None:
@@ -67,6 +79,7 @@ def run(
     critic_model: o.CriticModel = None,
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
+    role: o.Roles = [],  # noqa: B006
     max_rounds: Annotated[int | None, typer.Option(help="Refinement rounds (strategy default).")] = None,
     param: Annotated[list[str], typer.Option(
         "--param", "-p", help="Strategy parameter KEY=VALUE (repeatable).")] = [],  # noqa: B006
@@ -89,7 +102,8 @@ def run(
         chosen = build_strategy(strategy, feedback, task=task, **params)
         models = o.role_models(model=model, base_url=base_url, api_key=api_key,
                                critic_model=critic_model, critic_base_url=critic_base_url,
-                               critic_api_key=critic_api_key, timeout=timeout, retries=retries)
+                               critic_api_key=critic_api_key, timeout=timeout, retries=retries,
+                               roles=role)
         sampling = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         store = RunStore(db)
         listeners = [] if as_json else [LiveView(stdout)]
@@ -100,13 +114,13 @@ def run(
             try:
                 outcome = await arefine(
                     problem, strategy=chosen, model=models["generator"],
-                    critic_model=models.get("critic"), task=task,
+                    roles={r: m for r, m in models.items() if r != "generator"}, task=task,
                     budget=Budget(max_calls=max_calls, max_tokens=max_total_tokens),
                     sampling={k: v for k, v in sampling.items() if v is not None},
                     store=store, listeners=listeners, close_models=False,
                 )
-                judge = models.get("critic") or models["generator"]
-                return outcome, await score_if_possible(task, problem, outcome.text, judge)
+                return outcome, await score_if_possible(task, problem, outcome.text, models,
+                                                        store, outcome.run_id)
             finally:
                 await close(models)
 
@@ -146,6 +160,7 @@ def judge(
     critic_model: o.CriticModel = None,
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
+    role: o.Roles = [],  # noqa: B006
     max_tokens: Annotated[int, typer.Option(help="Max completion tokens per call.")] = 512,
     retries: o.Retries = 4,
     timeout: o.Timeout = 120.0,
@@ -158,15 +173,15 @@ def judge(
         source = get_feedback(feedback, task)
         models = o.role_models(model=model, base_url=base_url, api_key=api_key,
                                critic_model=critic_model, critic_base_url=critic_base_url,
-                               critic_api_key=critic_api_key, timeout=timeout, retries=retries)
+                               critic_api_key=critic_api_key, timeout=timeout, retries=retries,
+                               roles=role)
 
         async def go() -> tuple[Any, dict[str, Any] | None]:
             ctx = Context(models, sampling={"max_tokens": max_tokens},
                           extract=task.extract if task else None)
             try:
                 verdict = await source.judge(problem, text, ctx)
-                judge = models.get("critic") or models["generator"]
-                return verdict, await score_if_possible(task, problem, text, judge)
+                return verdict, await score_if_possible(task, problem, text, models)
             finally:
                 await close(models)
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 ASK_PROMPT = """\
 Break the problem below into the subquestions that must be answered to solve it, one per line, \
@@ -34,11 +36,13 @@ def last_match(pattern: re.Pattern[str], text: str) -> str | None:
     return matches[-1].lower() if matches else None
 
 
-class AskerFeedback:
+@register
+class AskerFeedback(Source):
     """The asker: subquestions for the problem, and whether the candidate answers them all."""
 
     name = "asker"
-    oracle = False
+    description = "subquestions: does the candidate answer them all? (ART)"
+    roles = ("asker",)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = ASK_PROMPT.format(problem=problem.prompt, draft=candidate)

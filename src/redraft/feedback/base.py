@@ -7,31 +7,15 @@ Strategies take it as a parameter, so roles stay separable.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from redraft.tasks.base import Problem
+from redraft.tasks.base import Problem, Task
+from redraft.trace import Feedback, Verdict  # noqa: F401  (moved to redraft.trace; kept for one release)
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
-
-
-class Verdict(StrEnum):
-    """What the judge decided. UNKNOWN means its output could not be parsed."""
-
-    OK = "ok"
-    REVISE = "revise"
-    UNKNOWN = "unknown"
-
-
-class Feedback(BaseModel):
-    """A judgement: the verdict, an optional score and text the refiner can use."""
-
-    verdict: Verdict
-    text: str = ""
-    score: float | None = None
+    from redraft.context import Context
 
 
 class FeedbackSource(Protocol):
@@ -41,3 +25,23 @@ class FeedbackSource(Protocol):
     oracle: bool
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback: ...
+
+
+class Source:
+    """What registered sources share: a name, a description, the roles they call, their `Params`.
+
+    `from_params` builds a source from validated spec parameters; oracle sources override it
+    to take the task whose reference they read.
+    """
+
+    name: str
+    oracle: bool = False
+    description: ClassVar[str] = ""
+    roles: tuple[str, ...] = ()
+
+    class Params(BaseModel):
+        pass
+
+    @classmethod
+    def from_params(cls, params: BaseModel, task: Task | None) -> Any:
+        return cls(**params.model_dump())

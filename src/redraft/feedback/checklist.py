@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback, Verdict
+from pydantic import BaseModel, Field
+
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
+from redraft.roles import check_role
 from redraft.tasks.base import Problem
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 GENERIC_RUBRIC = [
     "The response answers exactly what was asked.",
@@ -50,21 +55,30 @@ def parse_checklist(text: str, n_items: int) -> dict[int, bool]:
     return answers
 
 
-class ChecklistFeedback:
-    """Asks the `critic` role to tick a checklist; score = fraction of items met."""
+@register
+class ChecklistFeedback(Source):
+    """Asks the `critic` role (or another judging role) to tick a checklist; score = fraction met."""
 
     name = "checklist"
-    oracle = False
+    description = "an LLM ticks a checklist/rubric; score = fraction met"
+    roles = ("critic",)
 
-    def __init__(self, checklist: list[str] | None = None, *, threshold: float = 1.0) -> None:
+    class Params(BaseModel):
+        threshold: float = Field(1.0, ge=0, le=1, description="share of items met for verdict ok")
+        role: str = Field("critic", description="the judging role the checklist is asked in")
+
+    def __init__(self, checklist: list[str] | None = None, *, threshold: float = 1.0,
+                 role: str = "critic") -> None:
         self.checklist = checklist
         self.threshold = threshold
+        self.role = check_role(role)
+        self.roles = (role,)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         items = self.checklist or problem.metadata.get("checklist") or GENERIC_RUBRIC
         listed = "\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1))
         prompt = CHECKLIST_PROMPT.format(problem=problem.prompt, candidate=candidate, items=listed)
-        completion = await ctx.ask("critic", prompt)
+        completion = await ctx.ask(self.role, prompt)
         answers = parse_checklist(completion, len(items))
         if len(answers) < len(items):
             missing = sorted(set(range(1, len(items) + 1)) - set(answers))

@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback
+from pydantic import BaseModel, Field
+
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.feedback.verdict import parse_verdict
+from redraft.roles import check_role
 from redraft.tasks.base import Problem
+from redraft.trace import Feedback
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 CRITIC_PROMPT = """\
 Review the proposed answer to the problem below, step by step. Point out every error, \
@@ -41,18 +46,25 @@ def parse_score(text: str) -> float | None:
     return value / scale if scale else None
 
 
-class CriticFeedback:
-    """Asks the `critic` role for a critique ending in a verdict line."""
+@register
+class CriticFeedback(Source):
+    """Asks the `critic` role (or another judging role) for a critique ending in a verdict line."""
 
     name = "critic"
-    oracle = False
+    description = "an LLM critique ending in VERDICT: correct|revise"
+    roles = ("critic",)
 
-    def __init__(self, template: str = CRITIC_PROMPT) -> None:
+    class Params(BaseModel):
+        role: str = Field("critic", description="the judging role the critique is asked in")
+
+    def __init__(self, template: str = CRITIC_PROMPT, *, role: str = "critic") -> None:
         self.template = template
+        self.role = check_role(role)
+        self.roles = (role,)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = self.template.format(problem=problem.prompt, candidate=candidate)
-        completion = await ctx.ask("critic", prompt)
+        completion = await ctx.ask(self.role, prompt)
         return Feedback(
             verdict=parse_verdict(completion),
             text=completion.strip(),

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 ESTIMATE_PROMPT = """\
 Annotate the errors in this translation, MQM style.
@@ -73,11 +75,16 @@ def mqm_feedback(text: str) -> Feedback:
     return Feedback(verdict=Verdict.REVISE if errors else Verdict.OK, text=text.strip(), score=score)
 
 
-class MQMFeedback:
+@register
+class MQMFeedback(Source):
     """The same model (role `critic`) annotates MQM errors in a translation."""
 
     name = "mqm"
-    oracle = False
+    description = "MQM error annotation of a translation; score = -penalty (TEaR)"
+    roles = ("critic",)
+
+    class Params(BaseModel):
+        few_shot: bool = Field(False, description="show one example annotation in the prompt")
 
     def __init__(self, few_shot: bool = False) -> None:
         self.few_shot = few_shot

@@ -10,21 +10,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback, Verdict
+from pydantic import BaseModel
+
+from redraft.feedback.base import Source
+from redraft.feedback.registry import FeedbackError, register
 from redraft.tasks.base import Problem, Task, TaskError
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 
-class OracleFeedback:
+@register
+class OracleFeedback(Source):
     """Judges a candidate by scoring it against the reference."""
 
     name = "oracle"
     oracle = True
+    description = "the task's scorer against the reference (upper bound only)"
 
     def __init__(self, task: Task) -> None:
         self.task = task
+
+    @classmethod
+    def from_params(cls, params: BaseModel, task: Task | None) -> OracleFeedback:
+        if task is None:
+            raise FeedbackError("oracle feedback needs a task with reference answers (--task)")
+        return cls(task)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context | None = None) -> Feedback:
         if problem.reference is None and not problem.metadata.get("test"):

@@ -10,16 +10,17 @@ in the sandbox. The program may itself be wrong, so strategies may repair it
 from __future__ import annotations
 
 import re
-import weakref
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.sandbox import SandboxLimits, run_python
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context, Ledger
+    from redraft.context import Context
 
 PROGRAM_PROMPT = """\
 Write a Python function `verify(answer: str) -> bool` that checks whether a proposed \
@@ -39,20 +40,23 @@ def verification_script(program: str, answer: str) -> str:
     return f"{program}\n\nprint({RESULT_MARKER!r}, bool(verify({answer!r})))\n"
 
 
-class ProgramFeedback:
+@register
+class ProgramFeedback(Source):
     """Verifies the candidate's extracted answer with a model-written program."""
 
     name = "program"
-    oracle = False
+    description = "the model writes verify(answer); the sandbox runs it (ProgCo)"
+    roles = ("verifier",)
 
     def __init__(self, *, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits(wall_time_s=5.0, cpu_time_s=5)
-        # Programs belong to one solve (keyed by its ledger), so a repaired program never
-        # leaks into another run of the same problem through a reused feedback source.
-        self._programs: weakref.WeakKeyDictionary[Ledger, dict[str, str]] = weakref.WeakKeyDictionary()
 
-    def _solve_programs(self, ctx: Context) -> dict[str, str]:
-        return self._programs.setdefault(ctx.ledger, {})
+    @staticmethod
+    def _solve_programs(ctx: Context) -> dict[str, str]:
+        """This solve's programs by problem id: kept in the solve's own store, so a repaired
+        program never leaks into another run of the same problem through a reused source."""
+        programs: dict[str, str] = ctx.store.setdefault("program_feedback", {})
+        return programs
 
     async def program_for(self, problem: Problem, ctx: Context) -> str:
         """The verification program for `problem`, written once by the `verifier` role."""

@@ -1,83 +1,73 @@
-"""Feedback sources by name, shared by the CLI, the evaluation runner and the server.
+"""Feedback sources by name, built from specs: `checklist[threshold=0.75]`, `tests[detail=pass_fail]`.
 
-Specs: `critic`, `checklist`, `step_reward`, `mqm`, `asker`, `program`, `tests` (visible tests, failing tests
-listed), `tests:pass_fail` (pass/fail only), `tests:hidden` (the grading tests:
-an oracle), `oracle` (the task's scorer: an oracle).
+Shared by the CLI, the evaluation runner and the server. The listing is derived from what is
+registered (built-ins, plugins, and the first release's `tests:pass_fail`-style aliases), so
+nothing accepted goes unlisted.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
-from redraft.feedback.asker import AskerFeedback
+from redraft.errors import RedraftError
 from redraft.feedback.base import FeedbackSource
-from redraft.feedback.checklist import ChecklistFeedback
-from redraft.feedback.critic import CriticFeedback
-from redraft.feedback.mqm import MQMFeedback
-from redraft.feedback.oracle import OracleFeedback
-from redraft.feedback.program import ProgramFeedback
-from redraft.feedback.reward import StepReward
-from redraft.feedback.tests import TestsFeedback
+from redraft.spec import Registry, SpecError, params_info, validate_params
 from redraft.tasks.base import Task
+
+
+class FeedbackError(RedraftError, ValueError):
+    """A feedback spec that names no source, or one the task cannot support."""
+
+
+FEEDBACK: Registry[type[Any]] = Registry("feedback source", "redraft.feedback", FeedbackError)
+register = FEEDBACK.register
+FEEDBACK.alias("tests:pass_fail", "tests", detail="pass_fail")
+FEEDBACK.alias("tests:failing_tests", "tests", detail="failing_tests")
+FEEDBACK.alias("tests:hidden", "tests", hidden=True)
 
 
 class FeedbackInfo(BaseModel):
     name: str
     oracle: bool
     description: str
-
-
-FEEDBACK_SOURCES = [
-    FeedbackInfo(name="critic", oracle=False,
-                 description="an LLM critique ending in VERDICT: correct|revise"),
-    FeedbackInfo(name="checklist", oracle=False,
-                 description="an LLM ticks a checklist/rubric; score = fraction met"),
-    FeedbackInfo(name="step_reward", oracle=False,
-                 description="the model scores each step and the whole solution (a self reward model)"),
-    FeedbackInfo(name="mqm", oracle=False,
-                 description="MQM error annotation of a translation; score = -penalty (TEaR)"),
-    FeedbackInfo(name="asker", oracle=False,
-                 description="subquestions: does the candidate answer them all? (ART)"),
-    FeedbackInfo(name="program", oracle=False,
-                 description="the model writes verify(answer); the sandbox runs it (ProgCo)"),
-    FeedbackInfo(name="tests", oracle=False,
-                 description="visible unit tests run in the sandbox; failing tests listed"),
-    FeedbackInfo(name="tests:pass_fail", oracle=False,
-                 description="visible unit tests; pass/fail only"),
-    FeedbackInfo(name="tests:hidden", oracle=True,
-                 description="the hidden grading tests (upper bound only)"),
-    FeedbackInfo(name="oracle", oracle=True,
-                 description="the task's scorer against the reference (upper bound only)"),
-]
-
-
-class FeedbackError(ValueError):
-    """A feedback spec that names no source, or one the task cannot support."""
+    roles: list[str] = []
+    params: dict[str, dict[str, Any]] = {}
+    alias_of: str | None = None
 
 
 def get_feedback(spec: str, task: Task | None = None) -> FeedbackSource:
-    match spec:
-        case "critic":
-            return CriticFeedback()
-        case "checklist":
-            return ChecklistFeedback()
-        case "program":
-            return ProgramFeedback()
-        case "step_reward":
-            return StepReward()
-        case "mqm":
-            return MQMFeedback()
-        case "asker":
-            return AskerFeedback()
-        case "tests" | "tests:failing_tests":
-            return TestsFeedback()
-        case "tests:pass_fail":
-            return TestsFeedback(detail="pass_fail")
-        case "tests:hidden":
-            return TestsFeedback(hidden=True)
-        case "oracle":
-            if task is None:
-                raise FeedbackError("oracle feedback needs a task with reference answers (--task)")
-            return OracleFeedback(task)
-    names = ", ".join(info.name for info in FEEDBACK_SOURCES)
-    raise FeedbackError(f"unknown feedback source {spec!r}; choose from: {names}")
+    """The source a spec names; `task` is what oracle sources score against."""
+    try:
+        cls, parsed = FEEDBACK.resolve(spec)
+    except SpecError as exc:
+        raise FeedbackError(str(exc)) from None
+    if parsed.arg is not None:
+        raise FeedbackError(f"bad feedback spec {spec!r}: parameters go in brackets, e.g. "
+                            f"{parsed.name}[key=value]")
+    params = validate_params(f"feedback source {parsed.name}", cls.Params, parsed.params, FeedbackError)
+    source: FeedbackSource = cls.from_params(params, task)
+    return source
+
+
+def _info(name: str, cls: type[Any], alias_of: str | None = None, oracle: bool | None = None) -> FeedbackInfo:
+    return FeedbackInfo(name=name, oracle=cls.oracle if oracle is None else oracle,
+                        description=cls.description, roles=list(cls.roles),
+                        params=params_info(cls.Params), alias_of=alias_of)
+
+
+def feedback_sources() -> list[FeedbackInfo]:
+    """Every registered source, then every alias with what it stands for."""
+    infos = [_info(name, cls) for name, cls in FEEDBACK.items()]
+    for alias, (target, params) in FEEDBACK.aliases.items():
+        written = ",".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items())
+        oracle = bool(params.get("hidden")) or FEEDBACK[target].oracle
+        infos.append(_info(alias, FEEDBACK[target], f"{target}[{written}]", oracle))
+    return infos
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FEEDBACK_SOURCES":  # the first release's constant, now derived
+        return feedback_sources()
+    raise AttributeError(name)

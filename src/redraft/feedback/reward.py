@@ -13,11 +13,13 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 REWARD_PROMPT = """\
 Grade the solution below as a strict reward model. For each numbered step, score from 0 \
@@ -83,11 +85,13 @@ def show_steps(steps: list[str], scores: list[float | None] | None = None) -> st
                        for i, (step, label) in enumerate(zip(steps, labels, strict=True), start=1))
 
 
-class StepReward:
+@register
+class StepReward(Source):
     """The model as its own outcome + process reward model, in the `reward` role."""
 
     name = "step_reward"
-    oracle = False
+    description = "the model scores each step and the whole solution (a self reward model)"
+    roles = ("reward",)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = REWARD_PROMPT.format(problem=problem.prompt, steps=show_steps(split_steps(candidate)))

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from redraft.feedback.base import Feedback, Verdict
+from pydantic import BaseModel, Field
+
+from redraft.feedback.base import Source
+from redraft.feedback.registry import register
 from redraft.sandbox import SandboxLimits, run_test_cases, run_tests
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
 from redraft.tasks.humaneval import build_program
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
-    from redraft.strategies.context import Context
+    from redraft.context import Context
 
 Detail = Literal["pass_fail", "failing_tests"]
 
@@ -30,11 +34,17 @@ def candidate_program(problem: Problem, candidate: str) -> str:
     return build_program(stub, code, entry_point) if entry_point and stub else code
 
 
-class TestsFeedback:
+@register
+class TestsFeedback(Source):
     """Runs visible asserts (or, as an oracle, the hidden tests) against the candidate."""
 
     __test__ = False  # not a pytest class
     name = "tests"
+    description = "visible unit tests run in the sandbox; failing tests listed (hidden=true: an oracle)"
+
+    class Params(BaseModel):
+        detail: Detail = Field("failing_tests", description="pass_fail, or the failing tests listed")
+        hidden: bool = Field(False, description="run the hidden grading tests (an oracle)")
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from redraft.feedback.base import Verdict
+from redraft.trace import Verdict
 
 VERDICT_LINE = re.compile(r"verdict\s*[:=\-]\s*\**\s*([a-z_ ]+?)\s*\**\s*\.?\s*$", re.IGNORECASE)
 

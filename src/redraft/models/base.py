@@ -12,6 +12,8 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import BaseModel
 
+from redraft.errors import RedraftError
+
 
 class Message(TypedDict):
     """A chat message in the OpenAI wire format."""
@@ -67,7 +69,7 @@ class Completion(BaseModel):
         )
 
 
-class ModelError(RuntimeError):
+class ModelError(RedraftError, RuntimeError):
     """A call failed for good: bad request, unknown model, missing file, auth."""
 
 

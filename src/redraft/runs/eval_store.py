@@ -35,6 +35,9 @@ class ItemResult(BaseModel):
     round_scores: list[float | None] = Field(default_factory=list)
     samples: list[dict[str, Any]] = Field(default_factory=list)
     stop_reason: str | None = None
+    #: What grading cost (model-graded tasks): never part of the method's calls and tokens.
+    judge_calls: int = 0
+    judge_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -51,7 +54,7 @@ class EvalRecord(BaseModel):
     wall_s: float
 
 
-DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason")
+DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens")
 
 
 class EvalStore:

@@ -3,7 +3,9 @@
 Every (strategy, problem) item is independent: items run concurrently under one
 limit, and each is committed to the run store when it finishes, so a crash or
 Ctrl-C loses only what was in flight and `resume` runs exactly what is missing.
-Scoring happens after a strategy has finished, so it can never steer a run.
+Scoring happens after a strategy has finished, so it can never steer a run; a
+model-graded task's judge calls are traced into the same run, in the `judge` role,
+and counted apart from the method's cost.
 """
 
 from __future__ import annotations
@@ -13,19 +15,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from redraft.api import build_strategy
+from redraft.context import Budget, Context
+from redraft.errors import RedraftError
 from redraft.models.cache import ResponseCache
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
+from redraft.roles import check_role
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.runner import run_strategy
+from redraft.runs.scoring import Scorer
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Strategy, parse_spec, strategy_class
-from redraft.strategies.context import Budget, Candidate
+from redraft.strategies.base import Strategy
+from redraft.strategies.registry import build_strategy, check_shared_params, outer_params
 from redraft.tasks.base import Problem, Task
 from redraft.tasks.registry import get_task
+from redraft.trace import Candidate
 
 
 class EvalConfig(BaseModel):
@@ -34,7 +40,7 @@ class EvalConfig(BaseModel):
     task: str
     strategies: list[str]
     generator: ModelConfig = Field(default_factory=ModelConfig)
-    critic: ModelConfig | None = None
+    roles: dict[str, ModelConfig] = Field(default_factory=dict)
     limit: int | None = None
     seed: int | None = None
     concurrency: int = 4
@@ -45,11 +51,37 @@ class EvalConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     cache: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _critic_is_a_role(cls, data: Any) -> Any:
+        """Configs of the first release kept the critic in its own field; it is a role like any."""
+        if isinstance(data, dict) and "critic" in data:
+            data = dict(data)
+            critic = data.pop("critic")
+            if critic is not None:
+                data["roles"] = {"critic": critic, **(data.get("roles") or {})}
+        return data
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> EvalConfig:
+        for role in self.roles:
+            check_role(role)
+        return self
+
     def stored(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"generator": {"api_key"}, "critic": {"api_key"}})
+        exclude: dict[str, Any] = {"generator": {"api_key"}}
+        if self.roles:
+            exclude["roles"] = {role: {"api_key"} for role in self.roles}
+        return self.model_dump(exclude=exclude)
+
+    def with_api_key(self, api_key: str | None, role_keys: dict[str, str | None] | None = None) -> None:
+        """Put the keys back after loading a stored config (they are never stored)."""
+        self.generator.api_key = api_key
+        for role, config in self.roles.items():
+            config.api_key = (role_keys or {}).get(role) or api_key
 
 
-class EvalInterrupted(RuntimeError):
+class EvalInterrupted(RedraftError, RuntimeError):
     """A model error stopped the evaluation; finished items are kept and it can be resumed."""
 
 
@@ -71,6 +103,7 @@ class Evaluation:
         self.evals = EvalStore(store)
         self.task: Task = get_task(config.task)
         self.problems: list[Problem] = self.task.load(config.limit)
+        check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call
             self.build(spec)
         self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored())
@@ -78,10 +111,7 @@ class Evaluation:
 
     def build(self, spec: str) -> Strategy:
         """The strategy a spec names; `-p` parameters go to every outer stage that has them."""
-        outer = parse_spec(spec).stages[-1].name
-        strategy_fields = set(strategy_class(outer).Params.model_fields)
-        params = {k: v for k, v in self.config.params.items() if k in strategy_fields}
-        return build_strategy(spec, task=self.task, **params)
+        return build_strategy(spec, task=self.task, **outer_params(spec, self.config.params))
 
     def pending(self) -> list[tuple[str, int, Problem]]:
         done = self.evals.done_keys(self.eval_id)
@@ -95,17 +125,13 @@ class Evaluation:
         if self._models is not None:
             return self._models
         cache = ResponseCache() if self.config.cache else None
-        generator = self.config.generator.model_copy(update={"concurrency": self.config.concurrency})
-        models = {"generator": managed_model(generator, cache=cache)}
-        if self.config.critic is not None:
-            critic = self.config.critic.model_copy(update={"concurrency": self.config.concurrency})
-            models["critic"] = managed_model(critic, cache=cache)
-        return models
+        configs = {"generator": self.config.generator, **self.config.roles}
+        limit = {"concurrency": self.config.concurrency}
+        return {role: managed_model(c.model_copy(update=limit), cache=cache) for role, c in configs.items()}
 
     async def run(self) -> list[ItemResult]:
         started = time.perf_counter()
         models = self.models()
-        self.task.bind_judge(models.get("critic") or models["generator"])
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def guarded(spec: str, index: int, problem: Problem) -> None:
@@ -132,6 +158,14 @@ class Evaluation:
                 await model.aclose()
         return self.evals.items(self.eval_id)
 
+    def scorer(self, run_id: str | None, models: dict[str, ManagedModel]) -> Scorer:
+        """The scorer of one item: its judge calls go into the item's run, after the method's."""
+        judge = Context(models).model_for("judge") if self.task.judge else None
+        listeners = [self.store.listener(run_id)] if run_id is not None else []
+        first_seq = self.store.last_seq(run_id) if run_id is not None else 0
+        return Scorer(self.task, judge, sampling={"temperature": 0.0, "max_tokens": self.config.max_tokens},
+                      listeners=listeners, first_seq=first_seq)
+
     async def run_item(
         self, spec: str, index: int, problem: Problem, models: dict[str, ManagedModel]
     ) -> ItemResult:
@@ -144,16 +178,13 @@ class Evaluation:
             sampling={k: v for k, v in sampling.items() if v is not None},
             extract=self.task.extract, store=self.store,
         )
-        scores: dict[str, bool] = {}
+        scorer = self.scorer(outcome.run_id, models)
 
         async def correct(text: str) -> bool:
-            if text not in scores:
-                scores[text] = (await self.task.score(problem, text)).correct
-            return scores[text]
+            return (await scorer.score(problem, text)).correct
 
-        final = await self.task.score(problem, outcome.text)
-        scores[outcome.text] = final.correct
-        own = [c for c in outcome.candidates if "stage" not in c.metadata]
+        final = await scorer.score(problem, outcome.text)
+        own = [c for c in outcome.candidates if c.stage is None]
         rounds = sorted({c.round for c in own})
         round_correct = []
         for r in rounds[:-1]:
@@ -162,14 +193,17 @@ class Evaluation:
         round_correct.append(final.correct)
         samples = [{"answer": c.answer, "correct": await correct(c.text)}
                    for c in own if c.kind == "sample"]
-        usage = outcome.usage
+        usage, judged = outcome.usage, scorer.usage
+        if outcome.run_id is not None and judged.calls:
+            self.store.set_judge_usage(outcome.run_id, judged)
         return ItemResult(
             strategy=spec, problem_id=problem.id, problem_index=index, run_id=outcome.run_id,
             correct=final.correct, answer=final.extracted, reference=final.reference,
             oracle=outcome.oracle, calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
             round_correct=round_correct, round_scores=[_mean_score(own, r) for r in rounds],
-            samples=samples, stop_reason=outcome.stop_reason,
+            samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
+            judge_tokens=judged.total_tokens,
         )
 
 

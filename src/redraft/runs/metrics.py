@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from redraft.runs.eval_store import ItemResult
-from redraft.strategies.base import StrategyError, parse_spec
+from redraft.strategies.base import StrategyError
+from redraft.strategies.registry import parse_spec
 from redraft.strategies.voting import vote
 
 

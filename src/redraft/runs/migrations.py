@@ -135,3 +135,10 @@ def m003_evaluations(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m004_candidate_links(db: sqlite3.Connection) -> None:
+    db.execute("alter table candidates add column call_seq integer")
+    db.execute("alter table candidates add column stage text")
+    db.execute("alter table runs add column judge_usage_json text")

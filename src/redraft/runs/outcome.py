@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from redraft.models.base import Usage
-from redraft.strategies.context import Candidate
+from redraft.trace import Candidate
 
 
 class Outcome(BaseModel):

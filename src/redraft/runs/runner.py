@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from redraft.context import Budget, BudgetExhausted, Context
 from redraft.models.managed import ManagedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.store import RunStore
-from redraft.strategies.base import Final, Strategy, as_drafter
-from redraft.strategies.context import Budget, BudgetExhausted, Context, Listener
+from redraft.strategies.base import Final, Strategy
 from redraft.tasks.base import Problem
+from redraft.trace import Listener
 
 
 async def run_strategy(
@@ -35,14 +36,12 @@ async def run_strategy(
     if store is not None:
         run_id = store.start_run(
             strategy=strategy.describe(),
-            models={role: model.name for role, model in models.items()},
+            models=role_bindings(strategy, models),
             problem=problem,
             oracle=strategy.oracle,
         )
         listeners.append(store.listener(run_id))
-    drafter = as_drafter(strategy.drafter) if strategy.drafter else None
-    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
-                  drafter=drafter)
+    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners)
     started = time.perf_counter()
     try:
         try:
@@ -71,3 +70,10 @@ async def run_strategy(
     if store is not None and run_id is not None:
         store.finish_run(run_id, outcome)
     return outcome
+
+
+def role_bindings(strategy: Strategy, models: Mapping[str, ManagedModel]) -> dict[str, str]:
+    """Which model each role of the run went to: every declared role, and every bound one."""
+    probe = Context(models)
+    roles = dict.fromkeys((*strategy.all_roles(), *models))
+    return {role: probe.model_for(role).name for role in roles}

@@ -17,14 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from redraft.feedback.base import Verdict
+from redraft.errors import RedraftError
+from redraft.models.base import Usage
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
-from redraft.strategies.context import CallRecord, Candidate, Event, Listener
 from redraft.tasks.base import Problem
+from redraft.trace import CallRecord, Candidate, Event, Listener, Verdict
 
 
-class RunNotFound(LookupError):
+class RunNotFound(RedraftError, LookupError):
     """No run matches the id or prefix the user gave."""
 
 
@@ -50,6 +51,7 @@ class RunDetail(RunSummary):
     models: dict[str, str]
     reference: str | None
     final_text: str | None
+    judge_usage: Usage | None = None
     candidates: list[Candidate]
     call_records: list[CallRecord]
 
@@ -120,9 +122,11 @@ class RunStore:
     def _write_candidate(self, run_id: str, c: Candidate) -> None:
         self.db.execute(
             "insert or replace into candidates (run_id, seq, round, kind, text, answer, feedback,"
-            " verdict, score, parent, metadata_json) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " verdict, score, parent, call_seq, stage, metadata_json)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.round, c.kind, c.text, c.answer, c.feedback,
-             c.verdict.value if c.verdict else None, c.score, c.parent, json.dumps(c.metadata)),
+             c.verdict.value if c.verdict else None, c.score, c.parent, c.call_seq, c.stage,
+             json.dumps(c.metadata)),
         )
 
     def finish_run(self, run_id: str, outcome: Outcome) -> None:
@@ -135,6 +139,19 @@ class RunStore:
                  usage.completion_tokens, outcome.wall_s,
                  json.dumps({r: u.model_dump() for r, u in outcome.usage_by_role.items()}), run_id),
             )
+
+    def set_judge_usage(self, run_id: str, usage: Usage) -> None:
+        """What grading the run cost, kept apart from the method's usage."""
+        with self.db:
+            self.db.execute("update runs set judge_usage_json=? where id=?",
+                            (json.dumps(usage.model_dump()), run_id))
+
+    def last_seq(self, run_id: str) -> int:
+        """The highest seq the run's trace holds, so later records (its grading) follow it."""
+        row = self.db.execute(
+            "select max(seq) from (select seq from calls where run_id=?"
+            " union all select seq from candidates where run_id=?)", (run_id, run_id)).fetchone()
+        return int(row[0] or 0)
 
     def fail_run(self, run_id: str, error: str) -> None:
         with self.db:
@@ -157,7 +174,8 @@ class RunStore:
             Candidate(
                 seq=c["seq"], round=c["round"], kind=c["kind"], text=c["text"], answer=c["answer"],
                 feedback=c["feedback"], verdict=Verdict(c["verdict"]) if c["verdict"] else None,
-                score=c["score"], parent=c["parent"], metadata=json.loads(c["metadata_json"] or "{}"),
+                score=c["score"], parent=c["parent"], call_seq=c["call_seq"], stage=c["stage"],
+                metadata=json.loads(c["metadata_json"] or "{}"),
             )
             for c in self.db.execute("select * from candidates where run_id=? order by seq", (row["id"],))
         ]
@@ -178,6 +196,7 @@ class RunStore:
             models=json.loads(row["models_json"]),
             reference=row["reference"],
             final_text=row["final_text"],
+            judge_usage=_usage(row["judge_usage_json"]),
             candidates=candidates,
             call_records=calls,
         )
@@ -191,3 +210,7 @@ class RunStore:
             calls=row["calls"], prompt_tokens=row["prompt_tokens"],
             completion_tokens=row["completion_tokens"], wall_s=row["wall_s"],
         )
+
+
+def _usage(stored: str | None) -> Usage | None:
+    return Usage.model_validate_json(stored) if stored else None

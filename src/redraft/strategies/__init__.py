@@ -1,6 +1,7 @@
 """The strategy library: one module per method, registered by name."""
 
 # Importing a strategy module registers it.
+from redraft.context import Budget, BudgetExhausted, Context
 from redraft.strategies import (  # noqa: F401
     art,
     best_of_n,
@@ -20,19 +21,21 @@ from redraft.strategies import (  # noqa: F401
     tear,
     wait,
 )
-from redraft.strategies.base import (
+from redraft.strategies.base import Composed, Final, Strategy, StrategyError
+from redraft.strategies.registry import (
     REGISTRY,
-    Final,
-    Strategy,
-    StrategyError,
+    STRATEGIES,
+    build_strategy,
+    parse_spec,
     register,
     strategy_class,
     strategy_info,
 )
-from redraft.strategies.context import Budget, BudgetExhausted, CallRecord, Candidate, Context
 from redraft.strategies.self_refine import SelfRefine
+from redraft.trace import CallRecord, Candidate
 
 __all__ = [
-    "REGISTRY", "Budget", "BudgetExhausted", "CallRecord", "Candidate", "Context", "Final",
-    "SelfRefine", "Strategy", "StrategyError", "register", "strategy_class", "strategy_info",
+    "REGISTRY", "STRATEGIES", "Budget", "BudgetExhausted", "CallRecord", "Candidate", "Composed",
+    "Context", "Final", "SelfRefine", "Strategy", "StrategyError", "build_strategy", "parse_spec",
+    "register", "strategy_class", "strategy_info",
 ]

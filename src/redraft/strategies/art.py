@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 
+from redraft.context import Context
 from redraft.feedback.asker import AskerFeedback, last_match
-from redraft.feedback.base import Feedback, Verdict
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Feedback, Verdict
 
 REFINE_PROMPT = """\
 Problem:
@@ -60,9 +61,10 @@ class Art(Strategy):
     name = "art"
     paper = "The ART of LLM Refinement: Ask, Refine, and Trust (Shridhar et al., 2023)"
     summary = "an asker's subquestions decide whether to refine; a truster picks draft or refinement"
+    roles = ("generator", "asker", "refiner", "truster")
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        draft = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        draft = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         asked = await (self.feedback or AskerFeedback()).judge(problem, draft.text, ctx)
         ctx.annotate(draft, asked)
         if asked.verdict is Verdict.OK:

@@ -1,26 +1,27 @@
-"""What a strategy is, and the registry the CLI, evaluator and server share.
+"""What a strategy is: a short transcription of its paper, and composition of two of them.
 
-A strategy is a short transcription of its paper: `solve` runs the loop and
-returns the final candidate with the reason it stopped. Parameters live in a
-pydantic model whose defaults are the paper's, so they can be listed, validated
-and recorded with every run.
+`solve` runs the paper's loop and returns the final candidate with the reason it
+stopped. Parameters live in a pydantic model whose defaults are the paper's, so they
+can be listed, validated and recorded with every run; `roles` names every role the
+method calls, so `--role` bindings can be shown and checked.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from redraft.context import Context, Drafter, gather
+from redraft.errors import RedraftError
 from redraft.feedback.base import FeedbackSource
-from redraft.strategies.context import Candidate, Context, Drafter, gather
+from redraft.spec import validate_params
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 
-class StrategyError(ValueError):
+class StrategyError(RedraftError, ValueError):
     """A strategy name or parameter the user gave is not valid."""
 
 
@@ -32,58 +33,92 @@ class Final(BaseModel):
 
 
 class Strategy(ABC):
-    """Base of every method. Subclasses set `name`, `paper`, `Params` and `solve`."""
+    """Base of every method. Subclasses set `name`, `paper`, `roles`, `Params` and `solve`."""
 
     name: ClassVar[str]
     paper: ClassVar[str]
     summary: ClassVar[str] = ""
+    #: Every role `solve` calls itself (its feedback source declares its own).
+    roles: ClassVar[tuple[str, ...]] = ("generator",)
 
     class Params(BaseModel):
         pass
 
     params: Any  # each strategy narrows this to its own Params
-    def __init__(
-        self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None, **params: Any
-    ) -> None:
-        unknown = set(params) - set(self.Params.model_fields)
-        if unknown:
-            valid = ", ".join(self.Params.model_fields) or "none"
-            raise StrategyError(f"{self.name} has no parameter {', '.join(sorted(unknown))} (valid: {valid})")
-        try:
-            self.params = self.Params(**params)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise StrategyError(f"bad parameters for {self.name}: {problems}") from None
+
+    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+        self.params = validate_params(self.name, self.Params, params, StrategyError)
         self.feedback = feedback
-        self.drafter = drafter
 
     @property
     def full_name(self) -> str:
-        """`a>b` when strategy `a` writes this strategy's first drafts."""
-        return f"{self.drafter.full_name}>{self.name}" if self.drafter else self.name
+        return self.name
 
     @abstractmethod
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         """Run the method on one problem."""
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
-        """The final-answer rule when the budget cuts the loop short: the last candidate."""
+        """The final-answer rule (also on budget cut-off and per round): the last candidate.
+
+        Pure: it reads candidates and changes nothing, since the evaluator calls it per round.
+        """
         return candidates[-1] if candidates else None
 
     @property
     def oracle(self) -> bool:
-        own = bool(getattr(self.feedback, "oracle", False))
-        return own or (self.drafter is not None and self.drafter.oracle)
+        return bool(getattr(self.feedback, "oracle", False))
+
+    def all_roles(self) -> tuple[str, ...]:
+        """The roles a run of this strategy may call: its own and its feedback source's."""
+        return _unique(self.roles + tuple(getattr(self.feedback, "roles", ())))
 
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.full_name,
             "params": self.params.model_dump(),
             "feedback": getattr(self.feedback, "name", None),
-            "drafter": self.drafter.describe() if self.drafter else None,
+            "drafter": None,
         }
+
+
+class Composed(Strategy):
+    """`drafter>outer`: every first draft `outer` asks for is one whole run of `drafter`.
+
+    E.g. `self_polish>self_consistency` votes over self-polished answers and
+    `best_of_n>self_refine` refines the best of N. The drafter's candidates are recorded
+    too, each under its stage (`best_of_n`, or `best_of_n#2` for the third of several).
+    """
+
+    name = "composed"
+    paper = "composition of two strategies"
+
+    def __init__(self, drafter: Strategy, outer: Strategy) -> None:  # noqa: D107
+        self.drafter = drafter
+        self.outer = outer
+        self.params = outer.params
+        self.feedback = outer.feedback
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.drafter.full_name}>{self.outer.full_name}"
+
+    @property
+    def oracle(self) -> bool:
+        return self.drafter.oracle or self.outer.oracle
+
+    def all_roles(self) -> tuple[str, ...]:
+        return _unique(self.drafter.all_roles() + self.outer.all_roles())
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        ctx.drafter = as_drafter(self.drafter)
+        return await self.outer.solve(problem, ctx)
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        return self.outer.select(candidates)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.outer.describe(), "name": self.full_name, "drafter": self.drafter.describe()}
 
 
 def as_drafter(inner: Strategy) -> Drafter:
@@ -91,9 +126,9 @@ def as_drafter(inner: Strategy) -> Drafter:
 
     async def drafter(problem: Problem, ctx: Context, n: int) -> list[str]:
         async def one(index: int) -> str:
-            stage = inner.name if n == 1 else f"{inner.name}#{index}"
-            nested = as_drafter(inner.drafter) if inner.drafter else None
-            final = await inner.solve(problem, ctx.child(stage, nested))
+            stage = inner.full_name if n == 1 else f"{inner.full_name}#{index}"
+            child = ctx.child(stage if ctx.stage is None else f"{ctx.stage}/{stage}")
+            final = await inner.solve(problem, child)
             return final.candidate.text if final.candidate else ""
 
         return list(await gather(*(one(i) for i in range(n))))
@@ -101,67 +136,18 @@ def as_drafter(inner: Strategy) -> Drafter:
     return drafter
 
 
-REGISTRY: dict[str, type[Strategy]] = {}
+def _unique(roles: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(roles))
 
 
-def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy available by name."""
-    REGISTRY[cls.name] = cls
-    return cls
+_MOVED = {"REGISTRY", "register", "parse_spec", "strategy_class", "strategy_info", "StageSpec",
+          "StrategySpec"}
 
 
-class StageSpec(BaseModel):
-    """One stage of a strategy spec: a strategy name and the parameters written beside it."""
+def __getattr__(name: str) -> Any:
+    """Names that moved to `redraft.strategies.registry`, importable from here for one release."""
+    if name in _MOVED:
+        from redraft.strategies import registry
 
-    name: str
-    params: dict[str, Any] = {}
-
-
-class StrategySpec(BaseModel):
-    """`best_of_n[n=2]>self_refine[max_rounds=1]@critic`: stages (drafters first) and a feedback source."""
-
-    stages: list[StageSpec]
-    feedback: str | None = None
-
-
-STAGE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*(?:\[(.*)\])?\s*$")
-
-
-def parse_spec(spec: str) -> StrategySpec:
-    """Parse `NAME[k=v,...]>NAME[...]@FEEDBACK`; values are read as JSON when they parse."""
-    body, _, feedback = spec.partition("@")
-    stages = []
-    for part in body.split(">"):
-        match = STAGE.match(part)
-        if match is None:
-            raise StrategyError(f"bad strategy spec {spec!r}: use NAME, NAME[k=v,...], A>B or NAME@FEEDBACK")
-        params: dict[str, Any] = {}
-        for pair in filter(None, (p.strip() for p in (match.group(2) or "").split(","))):
-            key, sep, raw = pair.partition("=")
-            if not sep or not key.strip():
-                raise StrategyError(f"bad parameter {pair!r} in {spec!r}: use KEY=VALUE")
-            try:
-                params[key.strip()] = json.loads(raw)
-            except json.JSONDecodeError:
-                params[key.strip()] = raw.strip()
-        stages.append(StageSpec(name=match.group(1), params=params))
-    return StrategySpec(stages=stages, feedback=feedback.strip() or None)
-
-
-def strategy_class(name: str) -> type[Strategy]:
-    if name not in REGISTRY:
-        raise StrategyError(f"unknown strategy {name!r}; choose from: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-def strategy_info(cls: type[Strategy]) -> dict[str, Any]:
-    """The facts `redraft strategies` lists: name, paper, summary and parameters."""
-    params = {
-        key: {
-            "default": field.default,
-            "type": getattr(field.annotation, "__name__", str(field.annotation)),
-            "description": field.description or "",
-        }
-        for key, field in cls.Params.model_fields.items()
-    }
-    return {"name": cls.name, "paper": cls.paper, "summary": cls.summary, "params": params}
+        return getattr(registry, name)
+    raise AttributeError(name)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from redraft.context import Context
 from redraft.feedback.checklist import ChecklistFeedback
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 
 @register
@@ -22,6 +24,7 @@ class BestOfN(Strategy):
     name = "best_of_n"
     paper = "Best-of-N sampling with a verifier (Cobbe et al., 2021; DSPy BestOfN)"
     summary = "sample N in parallel, score each with the feedback source, keep the best"
+    roles = ("generator", "critic")
 
     class Params(BaseModel):
         n: int = Field(4, ge=1, description="candidates to sample")
@@ -32,7 +35,7 @@ class BestOfN(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or ChecklistFeedback()
-        candidates = await ctx.samples(problem, self.params.n, temperature=self.params.temperature)
+        candidates = await ctx.sample_candidates(problem, self.params.n, temperature=self.params.temperature)
         await ctx.judge_all(scorer, problem, candidates)
         return Final(candidate=self.select(candidates), stop_reason="scored")
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.context import Context
 from redraft.models.base import Message
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Feedback, Verdict
 
 REVIEW_PROMPT = "Review your previous answer and find problems with your answer."
 IMPROVE_PROMPT = (
@@ -53,6 +54,7 @@ class Critical(Strategy):
     name = "critical"
     paper = "Large Language Models Cannot Self-Correct Reasoning Yet (Huang et al., 2023)"
     summary = "answer, 'find problems', 'improve your answer' in one chat; intrinsic or oracle-stopped"
+    roles = ("generator", "critic", "refiner")
 
     class Params(BaseModel):
         max_rounds: int = Field(2, ge=0, description="review/improve rounds (the paper runs 2)")
@@ -60,7 +62,7 @@ class Critical(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        answer = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        answer = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         messages: list[Message] = [
             {"role": "user", "content": problem.prompt},
             {"role": "assistant", "content": answer.text},

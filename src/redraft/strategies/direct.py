@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Context
+from redraft.context import Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
 
 
@@ -14,6 +15,7 @@ class Direct(Strategy):
     name = "direct"
     paper = "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models (Wei et al., 2022)"
     summary = "one generation, no feedback: the baseline"
+    roles = ("generator",)
 
     class Params(BaseModel):
         temperature: float | None = Field(None, description="sampling temperature (None: the run's)")
@@ -22,5 +24,5 @@ class Direct(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         sampling = {} if self.params.temperature is None else {"temperature": self.params.temperature}
-        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem, **sampling))
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem, **sampling))
         return Final(candidate=candidate, stop_reason="done")

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.context import Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 SYNTHESIZE_PROMPT = """\
 Here is a problem and {n} candidate solutions written independently. Some may be \
@@ -63,6 +65,7 @@ class GSR(Strategy):
     name = "gsr"
     paper = "Learning to Reason with Generative Self-Refinement (Wang et al., 2025)"
     summary = "sample N in parallel, one call synthesizes a new solution from all N"
+    roles = ("generator", "refiner")
 
     class Params(BaseModel):
         n: int = Field(4, ge=1, description="parallel samples shown to the refiner (paper: N = 4)")
@@ -71,7 +74,7 @@ class GSR(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        samples = await ctx.samples(problem, self.params.n, temperature=self.params.temperature)
+        samples = await ctx.sample_candidates(problem, self.params.n, temperature=self.params.temperature)
         if self.feedback is not None:
             await ctx.judge_all(self.feedback, problem, samples)
         _, result = majority(samples)

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from redraft.context import Context
 from redraft.models.base import Message
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 FORMAT = " Give your final answer in the same form as before, at the end of your response."
 IOE_PROMPT = (
@@ -41,6 +43,7 @@ class IfOrElse(Strategy):
     name = "ioe"
     paper = "Confidence Matters: Revisiting Intrinsic Self-Correction Capabilities of LLMs (Li et al., 2024)"
     summary = "answer; 'if very confident keep it, else update'; a third turn only if the two disagree"
+    roles = ("generator", "refiner")
 
     class Params(BaseModel):
         temperature: float = Field(0.0, ge=0, description="sampling temperature (the paper uses 0)")
@@ -49,7 +52,7 @@ class IfOrElse(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         sampling = {"temperature": self.params.temperature}
-        first = ctx.record(round=0, kind="draft", text=await ctx.draft(problem, **sampling))
+        first = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem, **sampling))
         messages: list[Message] = [
             {"role": "user", "content": problem.prompt},
             {"role": "assistant", "content": first.text},

@@ -24,12 +24,14 @@ import math
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, FeedbackSource, Verdict
+from redraft.context import Context, gather
+from redraft.feedback.base import FeedbackSource
 from redraft.feedback.reward import StepReward, parse_reward, show_steps, split_steps
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Feedback, Verdict
 
 REVIEW_PROMPT = """\
 Give step-by-step feedback on the current solution. Each step ends with its score \
@@ -86,6 +88,7 @@ class MAgICoRe(Strategy):
     name = "magicore"
     paper = "MAgICoRe: Multi-Agent, Iterative, Coarse-to-Fine Refinement for Reasoning (Chen et al., 2024)"
     summary = "score k samples step by step; vote on easy problems, review and refine hard ones"
+    roles = ("generator", "reward", "reviewer", "refiner")
 
     class Params(BaseModel):
         k: int = Field(8, ge=1, description="samples and pool size (the paper's code: 40)")
@@ -99,7 +102,7 @@ class MAgICoRe(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         scorer = self.feedback or StepReward()
-        pool = await ctx.samples(problem, self.params.k, temperature=self.params.temperature)
+        pool = await ctx.sample_candidates(problem, self.params.k, temperature=self.params.temperature)
         await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
         history: list[dict[str, object]] = []
         stop = "max_rounds"
@@ -114,8 +117,10 @@ class MAgICoRe(Strategy):
             pool += await gather(*(self._refine(problem, c, round_number, scorer, ctx)
                                            for c in targets))
         final = self.select(ctx.candidates)
-        if final is not None:
-            final.metadata["difficulty"] = history
+        if final is not None:  # the vote and the difficulty checks, kept on the winner (select stays pure)
+            top = top_k([c for c in ctx.candidates if c.kind in ("sample", "refine")], self.params.k)
+            final.metadata.update(vote=weighted_vote(top).model_dump(), difficulty=history)
+            ctx.update(final)
         return Final(candidate=final, stop_reason=stop)
 
     async def _score(self, problem: Problem, candidate: Candidate, scorer: FeedbackSource,
@@ -146,6 +151,4 @@ class MAgICoRe(Strategy):
         if not top:
             return None
         result = weighted_vote(top)
-        chosen = next((c for c in top if c.answer == result.winner), top[0])
-        chosen.metadata["vote"] = result.model_dump()
-        return chosen
+        return next((c for c in top if c.answer == result.winner), top[0])

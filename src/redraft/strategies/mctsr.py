@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from redraft.context import Context, both, gather
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.critic import CriticFeedback
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, both, gather
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 DUMMY = "I don't know."
 NO_REWARD_Q = -100.0
@@ -141,6 +143,7 @@ class MCTSr(Strategy):
     paper = ("Accessing GPT-4 level Mathematical Olympiad Solutions via Monte Carlo Tree Self-refine "
              "with LLaMa3-8B (Zhang et al., 2024)")
     summary = "tree search over whole answers: UCT selection, critique + refine expansion, harsh self-reward"
+    roles = ("generator", "reward", "critic", "refiner")
 
     class Params(BaseModel):
         rollouts: int = Field(4, ge=0, description="rollouts R (the paper: 4, 8, 16)")
@@ -154,7 +157,7 @@ class MCTSr(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         critic = self.feedback or CriticFeedback(CRITIQUE_PROMPT)
-        tree = [Node(text=await ctx.draft(problem)), Node(text=DUMMY)]
+        tree = [Node(text=await ctx.first_draft(problem)), Node(text=DUMMY)]
         tree[0].candidate = ctx.record(round=0, kind="draft", text=tree[0].text, metadata={"node": 0})
         tree[1].candidate = ctx.record(round=0, kind="dummy", text=DUMMY, answer=None, metadata={"node": 1})
         await gather(self._reward(problem, tree, 0, ctx), self._reward(problem, tree, 1, ctx))

@@ -26,12 +26,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, FeedbackSource, Verdict
+from redraft.context import Context, both
+from redraft.feedback.base import FeedbackSource
 from redraft.feedback.program import ProgramFeedback
-from redraft.strategies.base import Final, Strategy, StrategyError, register
-from redraft.strategies.context import Candidate, Context, both
+from redraft.strategies.base import Final, Strategy, StrategyError
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
+from redraft.trace import Candidate, Feedback, Verdict
 
 WRITE_PROGRAM = """\
 Write a verification program for the problem below: a function `verify(answer)` that \
@@ -114,6 +116,7 @@ class ProgCo(Strategy):
     name = "progco"
     paper = "ProgCo: Program Helps Self-Correction of Large Language Models (Song et al., 2025)"
     summary = "a self-written verification program checks the answer; refine the answer and the program"
+    roles = ("generator", "verifier", "executor", "critic", "refiner")
 
     class Params(BaseModel):
         max_rounds: int = Field(3, ge=0, description="verification turns (the paper: T = 3)")
@@ -122,9 +125,8 @@ class ProgCo(Strategy):
             "python: the sandbox runs a real verify(answer) (a ProgramFeedback)",
         )
 
-    def __init__(self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None,
-                 **params: Any) -> None:
-        super().__init__(feedback, drafter=drafter, **params)
+    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+        super().__init__(feedback, **params)
         if feedback is not None and not isinstance(feedback, ProgramFeedback):
             raise StrategyError("progco verifies with its own program: give no feedback source "
                                 f"or a ProgramFeedback, not {getattr(feedback, 'name', feedback)!r}")
@@ -133,13 +135,13 @@ class ProgCo(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         if self.params.max_rounds == 0:  # nothing will be verified, so no program is written
-            candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+            candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
             return Final(candidate=candidate, stop_reason="max_rounds")
         source = self.feedback if isinstance(self.feedback, ProgramFeedback) else None
         if source is None and self.params.execution == "python":
             source = ProgramFeedback()
         written = source.program_for(problem, ctx) if source else self.write_program(problem, ctx)
-        draft, program = await both(ctx.draft(problem), written)
+        draft, program = await both(ctx.first_draft(problem), written)
         version = 0
         candidate = ctx.record(round=0, kind="draft", text=draft)
         for turn in range(1, self.params.max_rounds + 1):

@@ -28,13 +28,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.context import Context, both
 from redraft.feedback.tests import TestsFeedback, candidate_program
 from redraft.sandbox import run_test_cases
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, both
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
 from redraft.tasks.extract import extract_code
+from redraft.trace import Candidate, Feedback, Verdict
 
 WRITE_TESTS = """\
 Write {n} short unit tests for the function this problem asks for, as Python \
@@ -131,6 +132,7 @@ class Reflexion(Strategy):
     name = "reflexion"
     paper = "Reflexion: Language Agents with Verbal Reinforcement Learning (Shinn et al., 2023)"
     summary = "run tests (given or self-written), reflect on failures in words, retry with that memory"
+    roles = ("generator", "test_writer", "reflector", "refiner")
 
     class Params(BaseModel):
         max_rounds: int = Field(4, ge=0, description="reflect-and-retry rounds after the draft "
@@ -153,11 +155,11 @@ class Reflexion(Strategy):
         metadata: dict[str, object] = {"tests_source": "written" if written else "visible"}
         if written:
             prompt = WRITE_TESTS.format(n=self.params.n_tests, problem=problem.prompt)
-            draft, reply = await both(ctx.draft(problem), ctx.ask("test_writer", prompt))
+            draft, reply = await both(ctx.first_draft(problem), ctx.ask("test_writer", prompt))
             tests, dropped = parse_asserts(reply, self.params.n_tests)
             metadata |= {"written_tests": tests, "dropped_test_lines": dropped}
         else:
-            draft = await ctx.draft(problem)
+            draft = await ctx.first_draft(problem)
 
         async def check(candidate: Candidate) -> Feedback:
             judgement = await (run_written_tests(problem, candidate.text, tests) if written

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
-from redraft.strategies.voting import vote
+from redraft.context import Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
+from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 
 @register
@@ -22,6 +24,7 @@ class SelfConsistency(Strategy):
     name = "self_consistency"
     paper = "Self-Consistency Improves Chain of Thought Reasoning in Language Models (Wang et al., 2023)"
     summary = "sample k answers in parallel, majority vote on the extracted answers"
+    roles = ("generator",)
 
     class Params(BaseModel):
         k: int = Field(5, ge=1, description="samples (the paper uses up to 40)")
@@ -30,19 +33,25 @@ class SelfConsistency(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        samples = await ctx.samples(problem, self.params.k, temperature=self.params.temperature)
+        samples = await ctx.sample_candidates(problem, self.params.k, temperature=self.params.temperature)
         if self.feedback is not None:
             await ctx.judge_all(self.feedback, problem, samples)
-        return Final(candidate=self.select(samples), stop_reason="voted")
+        chosen = self.select(samples)
+        if chosen is not None:  # the vote itself, kept on the winner (select stays pure)
+            chosen.metadata["vote"] = self.tally(samples).model_dump()
+            ctx.update(chosen)
+        return Final(candidate=chosen, stop_reason="voted")
+
+    def tally(self, candidates: list[Candidate]) -> Vote:
+        samples = [c for c in candidates if c.kind == "sample"] or candidates
+        weights = [1.0 if c.score is None else c.score for c in samples]
+        return vote([c.answer for c in samples], weights if self.feedback else None)
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
         samples = [c for c in candidates if c.kind == "sample"] or candidates
         if not samples:
             return None
-        weights = [1.0 if c.score is None else c.score for c in samples]
-        result = vote([c.answer for c in samples], weights if self.feedback else None)
+        result = self.tally(samples)
         if result.winner is None:
             return samples[0]
-        chosen = next(c for c in samples if c.answer == result.winner)
-        chosen.metadata["vote"] = result.model_dump()
-        return chosen
+        return next(c for c in samples if c.answer == result.winner)

@@ -24,11 +24,12 @@ from itertools import combinations
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context, gather
+from redraft.context import Context, gather
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.strategies.voting import vote
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Feedback, Verdict
 
 PERSPECTIVES_PROMPT = """\
 Do not solve the request below yet. Propose {n} different perspectives from which it \
@@ -114,6 +115,7 @@ class SelfContrast(Strategy):
     name = "self_contrast"
     paper = "Self-Contrast: Better Reflection Through Inconsistent Solving Perspectives (Zhang et al., 2024)"
     summary = "solve from several perspectives, contrast the disagreements, revise against a checklist"
+    roles = ("planner", "generator", "critic", "refiner")
 
     class Params(BaseModel):
         perspectives: int = Field(3, ge=2, description="solving perspectives (the paper explores more)")
@@ -126,7 +128,7 @@ class SelfContrast(Strategy):
         listing = await ctx.ask("planner", PERSPECTIVES_PROMPT.format(n=n, problem=problem.prompt))
         proposed = parse_numbered(listing)[:n]
         chosen = proposed + FALLBACK_PERSPECTIVES[: n - len(proposed)]
-        texts = await gather(*(ctx.draft(seen_from(problem, p)) for p in chosen))
+        texts = await gather(*(ctx.first_draft(seen_from(problem, p)) for p in chosen))
         solutions = [
             ctx.record(round=0, kind="perspective", text=text, metadata={
                 "perspective": p, "source": "model" if i < len(proposed) else "fallback"})

@@ -23,12 +23,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Feedback, Verdict
+from redraft.context import Context
 from redraft.feedback.tests import TestsFeedback
 from redraft.models.base import Message
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Feedback, Verdict
 
 SIMPLE_FEEDBACK = "The code above is wrong. Please fix it."
 FIX_INSTRUCTION = """\
@@ -58,6 +59,7 @@ class SelfDebug(Strategy):
     paper = ("Teaching Large Language Models to Self-Debug (Chen et al., 2023); "
              "Is Self-Repair a Silver Bullet for Code Generation? (Olausson et al., 2023)")
     summary = "run the visible tests, feed back failures (optionally with a self-explanation), fix"
+    roles = ("generator", "explainer", "refiner")
 
     class Params(BaseModel):
         feedback_kind: FeedbackKind = Field(
@@ -74,7 +76,7 @@ class SelfDebug(Strategy):
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         tests = self.feedback or TestsFeedback()
         kind = self.params.feedback_kind
-        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         judgement = await tests.judge(problem, candidate.text, ctx)
         ctx.annotate(candidate, judgement)
         conversation: list[Message] = [{"role": "user", "content": problem.prompt}]

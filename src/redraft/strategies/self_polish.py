@@ -23,10 +23,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.context import Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.strategies.voting import vote
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 REWRITE_PROMPT = """\
 Rewrite the problem below so that it is clearer and easier to answer: put the facts in the order \
@@ -52,6 +54,7 @@ class SelfPolish(Strategy):
     name = "self_polish"
     paper = "Self-Polish: Enhance Reasoning in Large Language Models via Problem Refinement (Xi et al., 2023)"
     summary = "rewrite the problem more clearly and answer it, until two consecutive answers agree"
+    roles = ("generator", "rewriter")
 
     class Params(BaseModel):
         max_rounds: int = Field(3, ge=0, description="rewrites at most (T)")
@@ -69,7 +72,7 @@ class SelfPolish(Strategy):
         rounds = self.params.max_rounds
         # a0 and q1 are independent: both run at once; whatever finished is kept if the other failed.
         draft, first_rewrite = await asyncio.gather(
-            ctx.draft(problem),
+            ctx.first_draft(problem),
             self._rewrite(problem.prompt, ctx) if rounds else asyncio.sleep(0, ("", False)),
             return_exceptions=True,
         )
@@ -87,7 +90,7 @@ class SelfPolish(Strategy):
                 return Final(candidate=self.select(ctx.candidates), stop_reason="empty_rewrite")
             child = problem.model_copy(update={"id": f"{problem.id}/polish{round_number}",
                                                "prompt": polished})
-            ctx.record(round=round_number, kind="polished", text=await ctx.draft(child),
+            ctx.record(round=round_number, kind="polished", text=await ctx.first_draft(child),
                        parent=ctx.candidates[-1].seq,
                        metadata={"problem": polished, "rewrite_marker": parsed})
             if converged(ctx.candidates):

@@ -17,12 +17,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import Verdict
+from redraft.context import Context
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.base import Message
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Verdict
 
 REFINE_INSTRUCTION = """\
 Write an improved answer to the problem, using this feedback on your previous \
@@ -51,6 +52,7 @@ class SelfRefine(Strategy):
     name = "self_refine"
     paper = "Self-Refine: Iterative Refinement with Self-Feedback (Madaan et al., 2023)"
     summary = "draft, critique, redraft until the critic's verdict says no change is needed"
+    roles = ("generator", "critic", "refiner")
 
     class Params(BaseModel):
         max_rounds: int = Field(4, ge=0, description="refinement rounds after the first draft")
@@ -64,7 +66,7 @@ class SelfRefine(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         feedback = self.feedback or CriticFeedback()
-        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         history: list[tuple[str, str]] = []
         for round_number in range(1, self.params.max_rounds + 1):
             judgement = await feedback.judge(problem, candidate.text, ctx)

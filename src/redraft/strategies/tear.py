@@ -22,11 +22,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.feedback.base import FeedbackSource, Verdict
+from redraft.context import Context
+from redraft.feedback.base import FeedbackSource
 from redraft.feedback.mqm import ESTIMATE_PROMPT, MQMFeedback, mqm_feedback, parse_mqm
-from redraft.strategies.base import Final, Strategy, StrategyError, register
-from redraft.strategies.context import Candidate, Context
+from redraft.strategies.base import Final, Strategy, StrategyError
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate, Verdict
 
 ONE_CALL_SUFFIX = """
 
@@ -65,6 +67,7 @@ class Tear(Strategy):
     paper = ("TEaR: Improving LLM-based Machine Translation with Systematic Self-Correction "
              "(Feng et al., 2024)")
     summary = "translate, annotate MQM errors, refine with the error list unless there are none"
+    roles = ("generator", "critic", "refiner")
 
     class Params(BaseModel):
         variant: Literal["zero_shot", "few_shot", "no_error_info", "one_call"] = Field(
@@ -74,9 +77,8 @@ class Tear(Strategy):
             "refine", description="what an unparseable estimate means"
         )
 
-    def __init__(self, feedback: FeedbackSource | None = None, *, drafter: Strategy | None = None,
-                 **params: Any) -> None:
-        super().__init__(feedback, drafter=drafter, **params)
+    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+        super().__init__(feedback, **params)
         if feedback is not None and self.params.variant in ("few_shot", "one_call"):
             raise StrategyError(f"tear variant {self.params.variant!r} uses its own MQM estimate; "
                                 "give no feedback source, or use zero_shot / no_error_info")
@@ -84,7 +86,7 @@ class Tear(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        draft = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        draft = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         variant = self.params.variant
         refined: str | None = None
         if variant == "one_call":

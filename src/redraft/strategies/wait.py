@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from redraft.strategies.base import Final, Strategy, register
-from redraft.strategies.context import Candidate, Context
+from redraft.context import Context
+from redraft.strategies.base import Final, Strategy
+from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
+from redraft.trace import Candidate
 
 MARKER = " Wait"
 
@@ -31,6 +33,7 @@ class Wait(Strategy):
     paper = ("Self-Correction Bench: Revealing and Addressing the Self-Correction Blind Spot in LLMs "
              "(Tsui, 2025)")
     summary = "append ' Wait' to the model's own answer and let it continue the same turn"
+    roles = ("generator",)
 
     class Params(BaseModel):
         rounds: int = Field(1, ge=0, description="how many times to append ' Wait' and continue")
@@ -38,7 +41,7 @@ class Wait(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        candidate = ctx.record(round=0, kind="draft", text=await ctx.draft(problem))
+        candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         for round_number in range(1, self.params.rounds + 1):
             prefix = candidate.text.rstrip() + MARKER
             continuation = await ctx.complete(

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from redraft.tasks.base import Problem, Score, Task, TaskError
+from redraft.tasks.base import Problem, Score, Task, TaskError, register
 from redraft.tasks.data import count_lines, data_file, read_jsonl, require
 from redraft.tasks.extract import extract_number, format_number, numbers_equal, parse_number
 
@@ -83,6 +83,7 @@ def _canonical(raw: Any, path: Path, lineno: int, field: str) -> str:
     return format_number(value)
 
 
+@register
 class GSM8K(NumericTask):
     """GSM8K test split: the reference is the number after `####` in the solution."""
 
@@ -98,6 +99,7 @@ class GSM8K(NumericTask):
         return _canonical(m[1].replace(",", ""), path, lineno, "answer")
 
 
+@register
 class MultiArith(NumericTask):
     """MultiArith (MAWPS): one- and two-step arithmetic word problems."""
 

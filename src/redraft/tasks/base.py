@@ -9,12 +9,16 @@ only see `Problem`s and, when they need to compare answers (voting), the task's
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from redraft.errors import RedraftError
+from redraft.spec import Registry
+from redraft.trace import Feedback, Verdict
 
-class TaskError(ValueError):
+
+class TaskError(RedraftError, ValueError):
     """A task cannot be built, loaded or scored; the message says what to fix.
 
     A ValueError so callers that only know "bad input" still catch it.
@@ -40,12 +44,41 @@ class Score(BaseModel):
 
 
 class Task(ABC):
-    """A benchmark or user dataset: problems, answer extraction and scoring."""
+    """A benchmark or user dataset: problems, answer extraction and scoring.
+
+    A task that has no reference (open-ended prompts) declares a `judge`: the spec of the
+    feedback source that grades it. It makes no model call itself: the runner
+    (`redraft.runs.scoring`) runs that judge, traced, in the `judge` role, and hands the
+    judgement to `from_judgement`.
+    """
 
     name: str = ""
     description: str = ""
     #: What kind of answer `extract` returns: "numeric", "math", "choice", "code" or "text".
     answer_type: str = "text"
+    #: Whether the spec carries a path (`jsonl:PATH`).
+    needs_path: ClassVar[bool] = False
+    #: The feedback source that grades a model-graded task, as listed (None: `score` uses a reference).
+    graded_by: ClassVar[str | None] = None
+
+    @property
+    def judge(self) -> str | None:
+        """The full feedback spec the runner grades this task's answers with (None: no judge)."""
+        return None
+
+    class Params(BaseModel):
+        pass
+
+    @classmethod
+    def from_spec(cls, arg: str | None, params: BaseModel) -> Task:
+        """The task a spec names: `arg` is the path of a path task, validated `params` the rest."""
+        if cls.needs_path:
+            if not arg:
+                raise TaskError(f"task {cls.name!r} needs a file: use {cls.name}:PATH")
+            return cls(arg, **params.model_dump())  # type: ignore[call-arg]
+        if arg is not None:
+            raise TaskError(f"task {cls.name!r} takes no path (got {cls.name}:{arg})")
+        return cls(**params.model_dump())
 
     @abstractmethod
     def load(self, limit: int | None = None) -> list[Problem]:
@@ -56,12 +89,18 @@ class Task(ABC):
         stripped = text.strip()
         return stripped or None
 
-    def bind_judge(self, model: Any) -> None:  # noqa: B027  (deliberately a no-op by default)
-        """Give the task a model to judge answers with; only reference-free tasks need one."""
-
     @abstractmethod
     async def score(self, problem: Problem, text: str) -> Score:
         """Judge a model's full output for `problem` against its reference."""
+
+    def from_judgement(self, problem: Problem, judgement: Feedback) -> Score:
+        """The score a model-graded task gives a judged answer: right when the judge says ok."""
+        if judgement.verdict is Verdict.UNKNOWN:
+            return Score(correct=False,
+                         explanation=f"the judge's verdict could not be read: {judgement.text}")
+        return Score(correct=judgement.verdict is Verdict.OK,
+                     extracted=None if judgement.score is None else f"{judgement.score:.2f}",
+                     explanation=judgement.text)
 
     def prompt(self, problem: Problem) -> str:
         """The text to send to the model for `problem` (already built at load time)."""
@@ -70,3 +109,8 @@ class Task(ABC):
     def size(self) -> int | None:
         """How many problems `load()` returns; tasks override this when it is cheap."""
         return len(self.load())
+
+
+TASKS: Registry[type[Task]] = Registry(
+    "task", "redraft.tasks", TaskError, show=lambda name, cls: f"{name}:PATH" if cls.needs_path else name)
+register = TASKS.register

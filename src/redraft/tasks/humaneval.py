@@ -16,7 +16,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from redraft.tasks.base import Problem, Score, Task, TaskError
+from redraft.tasks.base import Problem, Score, Task, TaskError, register
 from redraft.tasks.extract import extract_code
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ def build_program(prompt: str, code: str, entry_point: str) -> str:
     return prompt.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
+@register
 class HumanEval(Task):
     """OpenAI HumanEval: 164 Python functions, pass = every unit test passes."""
 

@@ -1,32 +1,20 @@
-"""Turning a task spec string ("gsm8k", "jsonl:my.jsonl") into a `Task`.
+"""Turning a task spec (`gsm8k`, `jsonl:my.jsonl[question=problem]`) into a `Task`.
 
-One parser for the CLI, the API and run records, so a spec written in a run's
-metadata can always be turned back into the same task.
+One parser for the CLI, the API and run records, so a spec written in a run's metadata
+can always be turned back into the same task. The listing is derived from the registry
+(built-ins and plugins), never kept by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
-from redraft.tasks.arithmetic import GSM8K, MultiArith
-from redraft.tasks.base import Task, TaskError
-from redraft.tasks.humaneval import HumanEval
-from redraft.tasks.userdata import JsonlTask, MathJsonlTask, MultipleChoiceTask, OpenEndedTask
+from redraft.spec import SpecError, params_info, validate_params
+from redraft.tasks.base import TASKS, Task, TaskError
 
-BUILTIN: dict[str, Callable[[], Task]] = {
-    "gsm8k": GSM8K,
-    "multiarith": MultiArith,
-    "humaneval": HumanEval,
-}
-WITH_PATH: dict[str, type[JsonlTask]] = {
-    "jsonl": MathJsonlTask,
-    "math_jsonl": MathJsonlTask,
-    "multiple_choice": MultipleChoiceTask,
-    "open_ended": OpenEndedTask,
-}
+TASKS.alias("math_jsonl", "jsonl")
 
 
 class TaskInfo(BaseModel):
@@ -38,51 +26,39 @@ class TaskInfo(BaseModel):
     answer_type: str
     size: int | None = None
     needs_path: bool = False
-
-
-def _valid_specs() -> str:
-    return ", ".join([*BUILTIN, *(f"{name}:PATH" for name in WITH_PATH)])
+    judge: str | None = None
+    params: dict[str, dict[str, Any]] = {}
 
 
 def get_task(spec: str) -> Task:
-    """The task a spec names: a built-in name, or `kind:PATH` for a user file.
+    """The task a spec names: a built-in name, or `kind:PATH[field=name,...]` for a user file.
 
-    Raises TaskError listing the valid specs for an unknown name, and for a
-    path task without a path (or a built-in given one). A missing file is only
-    reported when the task is loaded, so specs can be checked before files exist.
+    Raises TaskError listing the valid tasks for an unknown name, and for a path task
+    without a path (or a built-in given one). A missing file is only reported when the
+    task is loaded, so specs can be checked before files exist.
     """
-    text = spec.strip()
-    name, sep, arg = text.partition(":")
-    key = name.strip().lower()
-    if key in BUILTIN:
-        if sep:
-            raise TaskError(f"task {key!r} takes no path (got {spec!r})")
-        return BUILTIN[key]()
-    if key in WITH_PATH:
-        if not arg.strip():
-            raise TaskError(f"task {key!r} needs a file: use {key}:PATH")
-        return WITH_PATH[key](Path(arg.strip()))
-    raise TaskError(f"unknown task {spec!r}; valid tasks: {_valid_specs()}")
+    try:
+        cls, parsed = TASKS.resolve(spec.strip())
+    except SpecError as exc:
+        valid = ", ".join(TASKS.show(name, cls) for name, cls in TASKS.items())
+        raise TaskError(f"{exc}; valid tasks: {valid}") from None
+    params = validate_params(f"task {cls.name}", cls.Params, parsed.params, TaskError)
+    return cls.from_spec(parsed.arg, params)
 
 
 def list_tasks() -> list[TaskInfo]:
     """Every kind of task, with its size when known without a path (None if unavailable)."""
     infos: list[TaskInfo] = []
-    for key, factory in BUILTIN.items():
-        task = factory()
-        try:
-            size = task.size()
-        except TaskError:
-            size = None  # data folder or package missing: still list the task
-        infos.append(
-            TaskInfo(name=key, description=task.description, spec=key,
-                     answer_type=task.answer_type, size=size)
-        )
-    for key, cls in WITH_PATH.items():
-        if key == "math_jsonl":
-            continue  # an alias of "jsonl"
-        infos.append(
-            TaskInfo(name=key, description=cls.description, spec=f"{key}:PATH",
-                     answer_type=cls.answer_type, needs_path=True)
-        )
+    for name, cls in TASKS.items():
+        size = None
+        if not cls.needs_path:
+            try:
+                size = cls().size()
+            except TaskError:
+                size = None  # data folder or package missing: still list the task
+        infos.append(TaskInfo(
+            name=name, description=cls.description, spec=f"{name}:PATH" if cls.needs_path else name,
+            answer_type=cls.answer_type, size=size, needs_path=cls.needs_path,
+            judge=cls.graded_by,
+            params=params_info(cls.Params)))
     return infos

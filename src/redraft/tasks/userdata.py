@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from redraft.tasks.base import Problem, Score, Task, TaskError
+from pydantic import BaseModel, Field
+
+from redraft.tasks.base import Problem, Score, Task, TaskError, register
 from redraft.tasks.data import count_lines, read_jsonl, require
 from redraft.tasks.extract import extract_choice, extract_math
 from redraft.tasks.mathcheck import normalize_answer, score_math
@@ -27,17 +29,36 @@ CHOICE_PROMPT = (
     "correct option.\n\nQuestion: {question}\n\nOptions:\n{options}"
 )
 LETTERS = "ABCDEFGHIJ"
+#: An option text that already carries its letter: "A)5", "(B) 7", "C. nine", "D: x".
+LETTERED = re.compile(r"^\s*\(?([A-J])\s*[).:]\s*(.*)$", re.DOTALL)
 
 
 class JsonlTask(Task):
-    """Base for tasks read from one user file: ids, `limit`, size and error context."""
+    """Base for tasks read from one user file: ids, `limit`, size and error context.
+
+    Real datasets rarely use our field names, so every field is a parameter:
+    `jsonl:data.jsonl[question=problem,answer=solution]`.
+    """
 
     kind: str = ""
+    needs_path: ClassVar[bool] = True
 
-    def __init__(self, path: str | Path) -> None:
+    class Params(BaseModel):
+        id: str = Field("id", description="field holding a record's id (else its line index)")
+
+    def __init__(self, path: str | Path, **fields: Any) -> None:
         self.path = Path(path).expanduser()
-        self.name = f"{self.kind}:{path}"
+        self.fields: Any = self.Params(**fields)  # each kind's own Params
+        written = ",".join(f"{k}={v}" for k, v in fields.items()
+                           if v != type(self).Params.model_fields[k].default)
+        self.name = f"{self.kind}:{path}" + (f"[{written}]" if written else "")
         self.description = f"{type(self).description} ({path})"
+
+    def field(self, key: str, *fallbacks: str) -> tuple[str, ...]:
+        """The record field(s) a parameter names; the default name also accepts its old synonyms."""
+        name = getattr(self.fields, key)
+        default = type(self).Params.model_fields[key].default
+        return (name, *fallbacks) if name == default else (name,)
 
     def size(self) -> int | None:
         return count_lines(self.path) if self.path.is_file() else None
@@ -46,7 +67,8 @@ class JsonlTask(Task):
         problems: list[Problem] = []
         seen: dict[str, int] = {}
         for index, (lineno, record) in enumerate(read_jsonl(self.path, limit)):
-            key = str(record["id"]) if record.get("id") is not None else str(index)
+            id_field = self.fields.id
+            key = str(record[id_field]) if record.get(id_field) is not None else str(index)
             problem_id = f"{self.path.stem}/{key}"
             if problem_id in seen:
                 raise TaskError(
@@ -68,16 +90,21 @@ class JsonlTask(Task):
         return str(value).strip()
 
 
+@register
 class MathJsonlTask(JsonlTask):
     """`question` (or `problem`) and `answer`; numbers compared as numbers, else math-verify."""
 
-    kind = "jsonl"
+    name = kind = "jsonl"
     answer_type = "math"
     description = "your JSONL file with 'question' (or 'problem') and 'answer' fields"
 
+    class Params(JsonlTask.Params):
+        question: str = Field("question", description="field holding the question ('problem' also works)")
+        answer: str = Field("answer", description="field holding the reference answer")
+
     def problem(self, problem_id: str, record: dict[str, Any], lineno: int) -> Problem:
-        question = self._text(record, ("question", "problem"), lineno)
-        answer = self._text(record, ("answer",), lineno)
+        question = self._text(record, self.field("question", "problem"), lineno)
+        answer = self._text(record, self.field("answer"), lineno)
         return Problem(
             id=problem_id,
             prompt=MATH_PROMPT.format(question=question),
@@ -94,18 +121,24 @@ class MathJsonlTask(JsonlTask):
         return score_math(problem.reference, text)
 
 
+@register
 class MultipleChoiceTask(JsonlTask):
     """`question`, `options` (list, or letter -> text) and `answer` (a letter)."""
 
-    kind = "multiple_choice"
+    name = kind = "multiple_choice"
     answer_type = "choice"
     description = "your JSONL file with 'question', 'options' and 'answer' (a letter A-J)"
 
+    class Params(JsonlTask.Params):
+        question: str = Field("question", description="field holding the question")
+        options: str = Field("options", description="field holding the options (list or letter -> text)")
+        answer: str = Field("answer", description="field holding the answer letter (or option text)")
+
     def _options(self, record: dict[str, Any], lineno: int) -> dict[str, str]:
-        raw = require(record, ("options",), self.path, lineno)
-        where = f"{self.path}:{lineno}: field 'options'"
+        raw = require(record, self.field("options"), self.path, lineno)
+        where = f"{self.path}:{lineno}: field {self.fields.options!r}"
         if isinstance(raw, list):
-            items = list(zip(LETTERS, raw, strict=False))  # > 10 options: rejected below
+            items = list(zip(LETTERS, unlettered(raw), strict=False))  # > 10: below
             count = len(raw)
         elif isinstance(raw, dict):
             items = [(str(k).strip().strip("()").upper(), v) for k, v in raw.items()]
@@ -121,15 +154,16 @@ class MultipleChoiceTask(JsonlTask):
         return {letter: str(text).strip() for letter, text in items}
 
     def problem(self, problem_id: str, record: dict[str, Any], lineno: int) -> Problem:
-        question = self._text(record, ("question",), lineno)
+        question = self._text(record, self.field("question"), lineno)
         options = self._options(record, lineno)
-        raw = self._text(record, ("answer",), lineno)
+        raw = self._text(record, self.field("answer"), lineno)
         answer = raw.strip("() .").upper()
         if answer not in options:  # allow the answer to be given as the option's text
             by_text = [k for k, v in options.items() if v.casefold() == raw.casefold()]
             if not by_text:
                 valid = ", ".join(options)
-                raise TaskError(f"{self.path}:{lineno}: field 'answer' is {raw!r}, not one of {valid}")
+                raise TaskError(f"{self.path}:{lineno}: field {self.fields.answer!r} is {raw!r}, "
+                                f"not one of {valid}")
             answer = by_text[0]
         listing = "\n".join(f"{k}) {v}" for k, v in options.items())
         return Problem(
@@ -156,20 +190,38 @@ class MultipleChoiceTask(JsonlTask):
         )
 
 
+@register
 class OpenEndedTask(JsonlTask):
-    """`prompt` and an optional `checklist`; no reference, judged by a model elsewhere."""
+    """`prompt` and an optional `checklist`; no reference: graded by its judge.
 
-    kind = "open_ended"
+    The judge is the `checklist` feedback source in the `judge` role; the runner runs it
+    (`redraft.runs.scoring`), traced and at the evaluation's sampling, and counts its cost
+    apart from the method's.
+    """
+
+    name = kind = "open_ended"
     answer_type = "text"
     description = "your JSONL file with 'prompt' and optional 'checklist' (list of strings)"
 
+    class Params(JsonlTask.Params):
+        prompt: str = Field("prompt", description="field holding the prompt")
+        checklist: str = Field("checklist", description="field holding the checklist (list of strings)")
+        threshold: float = Field(1.0, ge=0, le=1, description="share of checklist items met for right")
+
+    graded_by = "checklist"
+
+    @property
+    def judge(self) -> str:
+        return f"checklist[threshold={self.fields.threshold},role=judge]"
+
     def problem(self, problem_id: str, record: dict[str, Any], lineno: int) -> Problem:
-        prompt = self._text(record, ("prompt",), lineno)
-        checklist = record.get("checklist") or []
+        prompt = self._text(record, self.field("prompt"), lineno)
+        checklist = record.get(self.fields.checklist) or []
         if not isinstance(checklist, list) or not all(
             isinstance(item, str) and item.strip() for item in checklist
         ):
-            raise TaskError(f"{self.path}:{lineno}: field 'checklist' must be a list of strings")
+            field = self.fields.checklist
+            raise TaskError(f"{self.path}:{lineno}: field {field!r} must be a list of strings")
         return Problem(
             id=problem_id,
             prompt=prompt,
@@ -177,30 +229,18 @@ class OpenEndedTask(JsonlTask):
             metadata={"checklist": [re.sub(r"\s+", " ", c).strip() for c in checklist], "line": lineno},
         )
 
-    judge: Any = None  # a ManagedModel, bound by whoever scores (the evaluation, `redraft run`)
-    threshold: float = 1.0
-
-    def bind_judge(self, model: Any) -> None:
-        self.judge = model
-
     async def score(self, problem: Problem, text: str) -> Score:
-        """Right when a judge model finds every checklist item (or `threshold` of them) met."""
-        if self.judge is None:
-            raise TaskError(
-                f"open_ended tasks have no reference answer ({problem.id}): they are scored by a "
-                "checklist judge model, and none is bound"
-            )
-        from redraft.feedback.base import Verdict
-        from redraft.feedback.checklist import ChecklistFeedback
-        from redraft.strategies.context import Context
-
-        ctx = Context({"generator": self.judge, "critic": self.judge})
-        judgement = await ChecklistFeedback(threshold=self.threshold).judge(problem, text, ctx)
-        if judgement.verdict is Verdict.UNKNOWN:
-            return Score(correct=False,
-                         explanation=f"the judge's checklist could not be read: {judgement.text}")
-        return Score(
-            correct=judgement.verdict is Verdict.OK,
-            extracted=None if judgement.score is None else f"{judgement.score:.2f}",
-            explanation=judgement.text,
+        raise TaskError(
+            f"open_ended tasks have no reference answer ({problem.id}): they are graded by their "
+            "judge; score them with redraft.runs.scoring.Scorer"
         )
+
+
+def unlettered(options: list[Any]) -> list[Any]:
+    """Option texts without the letters they already carry ("A)5" -> "5"), when every one does
+    and in order; otherwise unchanged, so no prompt shows "A) A)5"."""
+    matches = [LETTERED.match(str(o)) for o in options]
+    if options and all(m is not None and m.group(1) == letter
+                       for m, letter in zip(matches, LETTERS, strict=False)):
+        return [m.group(2).strip() for m in matches if m is not None]
+    return options

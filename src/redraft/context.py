@@ -1,0 +1,300 @@
+"""The execution kernel: what a strategy gets to work with on one solve.
+
+Strategies never call a model directly: `Context.complete` binds the role, checks the
+budget, goes through the managed model (limits, retries, cache, usage) and emits a trace
+record, so every method is traced and budgeted the same way and no strategy ever sees
+scheduling. Roles are declared: a role name nobody declared is an error, never a silent
+fallback, so `--role reward=...` cannot quietly miss the calls it was meant for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from redraft.models.base import Completion, Message, ModelError, Usage
+from redraft.models.managed import ManagedModel
+from redraft.roles import ROLES, RoleError, check_role, fallback  # noqa: F401  (re-exported)
+from redraft.tasks.base import Problem
+from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener
+
+T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+
+class Budget(BaseModel):
+    """Limits on one solve. None means unlimited."""
+
+    max_calls: int | None = None
+    max_tokens: int | None = None
+
+
+class BudgetExhausted(Exception):
+    """Raised by `Context.complete` before a call the budget does not allow."""
+
+
+async def gather(*calls: Awaitable[T]) -> list[T]:
+    """Run independent calls concurrently; if one fails, cancel the rest and raise its error.
+
+    Unlike `asyncio.gather`, no sibling is left running (and spending) after the
+    budget runs out or a call fails, and the error is the plain exception the
+    runner expects (BudgetExhausted, ModelError), not an exception group.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(call)) for call in calls]
+    except BaseExceptionGroup as errors:
+        budget = [e for e in errors.exceptions if isinstance(e, BudgetExhausted)]
+        others = [e for e in errors.exceptions if not isinstance(e, BudgetExhausted)]
+        raise (others or budget)[0] from None
+    return [task.result() for task in tasks]
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """`gather` for two calls of different types, typed as a pair."""
+    a, b = await gather(first, second)  # type: ignore[arg-type]
+    return a, b  # type: ignore[return-value]
+
+
+async def _awaited(call: Awaitable[T]) -> T:
+    return await call
+
+
+class Judge(Protocol):
+    """What `Context.judge` needs of a feedback source (the full protocol is in `redraft.feedback`)."""
+
+    async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback: ...
+
+
+class Ledger:
+    """What every context of one solve shares: budget counters, usage, sequence, listeners, store.
+
+    `store` is per-solve state a feedback source may keep (ProgCo's program), so nothing
+    leaks into another solve through a reused source; `outputs` maps each call's output
+    text to its seq, so a recorded candidate can name the call that wrote it.
+    """
+
+    def __init__(self, budget: Budget, listeners: list[Listener], *, first_seq: int = 0) -> None:
+        self.budget = budget
+        self.listeners = listeners
+        self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
+        self.calls_started = 0
+        self.seq = first_seq
+        self.store: dict[str, Any] = {}
+        self.outputs: dict[str, int] = {}
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def reserve(self, calls: int) -> None:
+        """Claim `calls` generations, or raise BudgetExhausted if the budget does not allow them."""
+        budget = self.budget
+        if budget.max_calls is not None and self.calls_started + calls > budget.max_calls:
+            raise BudgetExhausted(f"call budget of {budget.max_calls} spent")
+        if budget.max_tokens is not None and self.total_tokens() >= budget.max_tokens:
+            raise BudgetExhausted(f"token budget of {budget.max_tokens} spent")
+        self.calls_started += calls
+
+    def total_tokens(self) -> int:
+        return sum(u.total_tokens for u in self.usage_by_role.values())
+
+    def call_for(self, text: str) -> int | None:
+        """The call whose output is `text`: exactly, else the latest whose output ends or holds it."""
+        if text in self.outputs:
+            return self.outputs[text]
+        stripped = text.strip()
+        if not stripped:
+            return None
+        for predicate in (lambda out: stripped.endswith(out.strip()), lambda out: stripped in out):
+            found = [seq for out, seq in self.outputs.items() if out.strip() and predicate(out)]
+            if found:
+                return max(found)
+        return None
+
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+
+Drafter = Callable[[Problem, "Context", int], Awaitable[list[str]]]
+
+
+class Context:
+    """Per-solve state: role bindings, budget, default sampling, recorded candidates.
+
+    `first_draft`/`first_drafts` are how a strategy gets first attempts: by default a plain
+    generation, but in a composition (`a>b`) they are runs of `a`.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, ManagedModel],
+        *,
+        budget: Budget | None = None,
+        sampling: Mapping[str, Any] | None = None,
+        extract: Callable[[str], str | None] | None = None,
+        listeners: Iterable[Listener] = (),
+        drafter: Drafter | None = None,
+        ledger: Ledger | None = None,
+        stage: str | None = None,
+    ) -> None:
+        if "generator" not in models:
+            raise RoleError("a context needs at least a 'generator' model")
+        for role in models:
+            check_role(role)
+        self.models = dict(models)
+        self.sampling = dict(sampling or {})
+        self.extract = extract or (lambda text: text.strip() or None)
+        self.ledger = ledger or Ledger(budget or Budget(), list(listeners))
+        self.drafter = drafter
+        self.stage = stage
+        self.candidates: list[Candidate] = []
+
+    @property
+    def budget(self) -> Budget:
+        return self.ledger.budget
+
+    @property
+    def store(self) -> dict[str, Any]:
+        """State that lives for this solve only, shared with its nested stages."""
+        return self.ledger.store
+
+    @property
+    def usage_by_role(self) -> dict[str, Usage]:
+        return self.ledger.usage_by_role
+
+    @property
+    def usage(self) -> Usage:
+        return Usage.total(self.usage_by_role.values())
+
+    def child(self, stage: str, drafter: Drafter | None = None,
+              sampling: Mapping[str, Any] | None = None) -> Context:
+        """A context for a nested strategy: same models, budget and trace; its own candidates."""
+        return Context(self.models, sampling={**self.sampling, **(sampling or {})}, extract=self.extract,
+                       drafter=drafter, ledger=self.ledger, stage=stage)
+
+    def model_for(self, role: str) -> ManagedModel:
+        """The model bound to `role`, or to the role it falls back to."""
+        current: str | None = check_role(role)
+        while current is not None and current not in self.models:
+            current = fallback(current)
+        return self.models[current or "generator"]
+
+    async def complete(self, role: str, messages: list[Message], **sampling: Any) -> Completion:
+        """One traced, budgeted call in `role`; per-call sampling overrides the defaults."""
+        [completion] = await self.complete_n(role, messages, 1, **sampling)
+        return completion
+
+    async def ask(self, role: str, prompt: str, **sampling: Any) -> str:
+        """One single-turn question in `role`; most feedback and refine steps are exactly this."""
+        return (await self.complete(role, [{"role": "user", "content": prompt}], **sampling)).text
+
+    async def complete_n(
+        self, role: str, messages: list[Message], n: int, **sampling: Any
+    ) -> list[Completion]:
+        """`n` independent completions: one request with `n` where the endpoint supports it,
+        else concurrent requests. Each counts as one call against the budget."""
+        model = self.model_for(role)
+        self.ledger.reserve(n)
+        params = {**self.sampling, **sampling}
+        record = CallRecord(
+            seq=self.ledger.next_seq(), role=role, model=model.name, stage=self.stage,
+            messages=[dict(m) for m in messages], sampling={**params, **({"n": n} if n > 1 else {})},
+        )
+        try:
+            completions = await model.complete_many(messages, n, role=role, **params)
+        except ModelError as exc:
+            self.ledger.emit(record.model_copy(update={"error": str(exc)}))
+            raise
+        for completion in completions:
+            self.usage_by_role[role].add(completion.usage())
+            self.ledger.outputs[completion.text] = record.seq
+        first = completions[0]
+        self.ledger.emit(record.model_copy(update={
+            "model": first.model or model.name,
+            "text": first.text if n == 1 else "",
+            "texts": [c.text for c in completions] if n > 1 else [],
+            "finish_reason": first.finish_reason,
+            "prompt_tokens": sum(c.prompt_tokens for c in completions),
+            "completion_tokens": sum(c.completion_tokens for c in completions),
+            "latency_s": max(c.latency_s for c in completions),
+            "attempts": max(c.attempts for c in completions),
+            "cached": all(c.cached for c in completions),
+        }))
+        return completions
+
+    async def first_drafts(self, problem: Problem, n: int, **sampling: Any) -> list[str]:
+        """`n` first attempts at `problem`: plain generations, or runs of the composed drafter."""
+        if self.drafter is not None:
+            return await self.drafter(problem, self, n)
+        messages: list[Message] = [{"role": "user", "content": problem.prompt}]
+        return [c.text for c in await self.complete_n("generator", messages, n, **sampling)]
+
+    async def first_draft(self, problem: Problem, **sampling: Any) -> str:
+        [text] = await self.first_drafts(problem, 1, **sampling)
+        return text
+
+    async def sample_candidates(self, problem: Problem, n: int, **sampling: Any) -> list[Candidate]:
+        """`n` first attempts, recorded as round-0 `sample` candidates (what votes and evals read)."""
+        texts = await self.first_drafts(problem, n, **sampling)
+        return [self.record(round=0, kind="sample", text=text, metadata={"index": i})
+                for i, text in enumerate(texts)]
+
+    async def judge(self, source: Judge, problem: Problem, candidate: Candidate) -> Feedback:
+        """Judge a recorded candidate and attach the judgement to it (and to the trace)."""
+        feedback = await source.judge(problem, candidate.text, self)
+        self.annotate(candidate, feedback)
+        return feedback
+
+    async def judge_all(self, source: Judge, problem: Problem, candidates: list[Candidate]) -> list[Feedback]:
+        """Judge independent candidates concurrently, each judgement attached to its candidate."""
+        return await gather(*(self.judge(source, problem, c) for c in candidates))
+
+    def record(self, *, round: int, kind: str, text: str, **fields: Any) -> Candidate:
+        """Keep a candidate (with its feedback, if any) in order and emit it to the trace."""
+        fields.setdefault("answer", self.extract(text))
+        fields.setdefault("call_seq", self.ledger.call_for(text))
+        candidate = Candidate(seq=self.ledger.next_seq(), round=round, kind=kind, text=text,
+                              stage=self.stage, **fields)
+        self.candidates.append(candidate)
+        self.ledger.emit(candidate)
+        return candidate
+
+    def annotate(self, candidate: Candidate, feedback: Feedback) -> Candidate:
+        """Attach a judgement to a recorded candidate and emit the updated record."""
+        candidate.feedback = feedback.text
+        candidate.verdict = feedback.verdict
+        candidate.score = feedback.score
+        return self.update(candidate)
+
+    def update(self, candidate: Candidate) -> Candidate:
+        """Re-emit a recorded candidate after changing it (a review with no verdict, a new Q value)."""
+        self.ledger.emit(candidate)
+        return candidate
+
+    # The names of the first release, kept for one more (they said less about what they do).
+    async def sample(self, role: str, messages: list[Message], n: int, **sampling: Any) -> list[Completion]:
+        _renamed("sample", "complete_n")
+        return await self.complete_n(role, messages, n, **sampling)
+
+    async def drafts(self, problem: Problem, n: int, **sampling: Any) -> list[str]:
+        _renamed("drafts", "first_drafts")
+        return await self.first_drafts(problem, n, **sampling)
+
+    async def draft(self, problem: Problem, **sampling: Any) -> str:
+        _renamed("draft", "first_draft")
+        return await self.first_draft(problem, **sampling)
+
+    async def samples(self, problem: Problem, n: int, **sampling: Any) -> list[Candidate]:
+        _renamed("samples", "sample_candidates")
+        return await self.sample_candidates(problem, n, **sampling)
+
+
+def _renamed(old: str, new: str) -> None:
+    warnings.warn(f"Context.{old} is now Context.{new}", DeprecationWarning, stacklevel=3)
