@@ -178,7 +178,7 @@ def test_field_names_of_user_files_are_spec_parameters(tmp_path: Path) -> None:
     task = get_task(f"jsonl:{path}[question=problem_text,answer=solution,id=uid]")
     [problem] = task.load()
     assert problem.id == "ds/a" and problem.reference == "2" and "1+1?" in problem.prompt
-    with pytest.raises(TaskError, match=r"ds\.jsonl:1: field 'question'"):
+    with pytest.raises(TaskError, match=r"ds\.jsonl:1: missing field 'question' or 'problem'"):
         get_task(f"jsonl:{path}").load()
     with pytest.raises(TaskError, match="task jsonl has no parameter questoin"):
         get_task(f"jsonl:{path}[questoin=x]")
