@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make run` (install, then refine a question on the embedded
-# model) and `make test` (install, then run the whole test suite).
+# model) and `make test` (install, then run the whole test suite). Both install every extra
+# (`.[all,test]`); `pip install redraft` alone is the small core.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +21,7 @@ $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "redraft needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 run: $(INSTALLED)

