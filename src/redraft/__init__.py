@@ -26,7 +26,34 @@ _EXPORTS = {
     "RedraftError": "redraft.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Budget",
+    "CallRecord",
+    "Candidate",
+    "Completion",
+    "Context",
+    "CriticFeedback",
+    "Feedback",
+    "FeedbackSource",
+    "LocalModel",
+    "ManagedModel",
+    "Model",
+    "ModelConfig",
+    "ModelError",
+    "OpenAICompatibleModel",
+    "Outcome",
+    "Problem",
+    "RedraftError",
+    "RunStore",
+    "ScriptedModel",
+    "Strategy",
+    "Task",
+    "Verdict",
+    "arefine",
+    "build_strategy",
+    "refine",
+    "register",
+]
 
 if TYPE_CHECKING:
     from redraft.api import arefine, build_strategy, refine
