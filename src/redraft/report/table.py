@@ -39,6 +39,9 @@ def render_table(summary: EvalSummary, console: Console) -> None:
                           f"majority vote over its own samples, {m.sample_vote_accuracy:.1%})")
         if m.reward_hacking:
             console.print(f"[yellow]warning[/yellow] {m.strategy}: {m.reward_hacking}")
+        if m.judge_calls:
+            console.print(f"{m.strategy}: graded by a judge model: {m.judge_calls} judge calls, "
+                          f"{m.judge_tokens} judge tokens (not in the method's cost above)")
         if m.oracle:
             console.print(f"note: {m.strategy} used ORACLE feedback (reads the reference): an upper bound, "
                           "not a deployable result")
