@@ -26,10 +26,11 @@ def generator_reply(body: dict[str, Any]) -> FakeReply:
 
 
 def test_role_reward_sends_every_mctsr_grading_call_to_its_own_endpoint() -> None:
-    with serve(FakeOpenAIServer(respond=generator_reply)) as gen, \
-            serve(FakeOpenAIServer(replies=[FakeReply("[Analysis] ok\n[Score] 40")], models=["grader"])) as rm:
-        result = redraft("run", "What is 2 + 2?", "--strategy", "mctsr[rollouts=1]", "--base-url", gen.base_url,
-                         "--model", "small", "--role", f"reward=grader@{rm.base_url}", "--json")
+    grader = FakeOpenAIServer(replies=[FakeReply("[Analysis] ok\n[Score] 40")], models=["grader"])
+    with serve(FakeOpenAIServer(respond=generator_reply)) as gen, serve(grader) as rm:
+        result = redraft("run", "What is 2 + 2?", "--strategy", "mctsr[rollouts=1]",
+                         "--base-url", gen.base_url, "--model", "small",
+                         "--role", f"reward=grader@{rm.base_url}", "--json")
     assert result.returncode == 0, result.stderr
     # two roots, then one more grade of the chosen node and one of its new child
     assert len(rm.requests) == 4 and {r["model"] for r in rm.requests} == {"grader"}
@@ -42,10 +43,11 @@ def test_role_reward_sends_every_mctsr_grading_call_to_its_own_endpoint() -> Non
 
 
 def test_critic_model_reaches_every_judging_role() -> None:
-    with serve(FakeOpenAIServer(respond=generator_reply)) as gen, \
-            serve(FakeOpenAIServer(replies=[FakeReply("[Score] 30\nIt is fine.\nVERDICT: correct")])) as big:
-        result = redraft("run", "What is 2 + 2?", "--strategy", "mctsr[rollouts=1]", "--base-url", gen.base_url,
-                         "--critic-base-url", big.base_url, "--critic-model", "big", "--json")
+    strong = FakeOpenAIServer(replies=[FakeReply("[Score] 30\nIt is fine.\nVERDICT: correct")])
+    with serve(FakeOpenAIServer(respond=generator_reply)) as gen, serve(strong) as big:
+        result = redraft("run", "What is 2 + 2?", "--strategy", "mctsr[rollouts=1]",
+                         "--base-url", gen.base_url, "--critic-base-url", big.base_url,
+                         "--critic-model", "big", "--json")
     assert result.returncode == 0, result.stderr
     assert len(big.requests) == 5  # four grades (reward falls back to the critic) and the critique
     assert len(gen.requests) == 2  # the draft and the refinement

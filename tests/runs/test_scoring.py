@@ -46,7 +46,8 @@ def test_an_open_ended_evaluation_records_its_judge_calls_apart_from_the_method(
     summary, _ = summarize(store, EvalStore(store).recent(1)[0].id)
     [direct] = summary.strategies
     assert direct.judge_calls == 2 and direct.judge_tokens == sum(i.judge_tokens for i in items)
-    assert direct.calls == 2 and direct.prompt_tokens + direct.completion_tokens == sum(i.tokens for i in items)
+    method_tokens = direct.prompt_tokens + direct.completion_tokens
+    assert direct.calls == 2 and method_tokens == sum(i.tokens for i in items)
 
 
 def test_without_a_judge_role_the_critic_then_the_generator_grades(tmp_path: Path) -> None:
