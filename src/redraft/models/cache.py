@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from redraft import paths
 from redraft.models.base import Completion, Message
 
 
 def default_cache_path() -> Path:
-    return Path(os.environ.get("REDRAFT_CACHE") or Path.home() / ".redraft" / "cache.db")
+    """`$REDRAFT_CACHE`, else `cache.db` under `$REDRAFT_HOME` (see `redraft.paths`, which decides)."""
+    return paths.cache_path()
 
 
 def cacheable(sampling: dict[str, Any]) -> bool:

@@ -8,7 +8,6 @@ that got its feedback) replaces its earlier row.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from redraft import paths
 from redraft.feedback.base import Verdict
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
@@ -55,7 +55,8 @@ class RunDetail(RunSummary):
 
 
 def default_db_path() -> Path:
-    return Path(os.environ.get("REDRAFT_DB") or Path.home() / ".redraft" / "runs.db")
+    """`$REDRAFT_DB`, else `runs.db` under `$REDRAFT_HOME` (see `redraft.paths`, which decides)."""
+    return paths.db_path()
 
 
 def _now() -> str:
