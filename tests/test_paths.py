@@ -48,7 +48,7 @@ def test_the_suite_never_sees_the_users_home() -> None:
     assert paths.home() != Path.home() / ".redraft"  # set by tests/conftest.py
 
 
-@pytest.mark.parametrize("module", ["paths.py"])
+@pytest.mark.parametrize("module", ["paths.py", "migrations.py"])
 def test_leaf_modules_import_nothing_of_redraft(module: str) -> None:
     tree = ast.parse((SRC / module).read_text())
     imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]

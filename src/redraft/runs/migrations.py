@@ -1,4 +1,4 @@
-"""Ordered schema migrations for the run store; applied names are kept in the database.
+"""The run store's schema, as numbered migrations (see `redraft.migrations`).
 
 Add a new function at the end for every schema change; never edit an applied one.
 """
@@ -6,35 +6,22 @@ Add a new function at the end for every schema change; never edit an applied one
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
 
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = []
+from redraft.migrations import Migrations, execute_script
 
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append(fn)
-    return fn
+migrations = Migrations("run store")
+MIGRATIONS = migrations  # the name earlier code imported
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    db.execute("create table if not exists _redraft_migrations (name text primary key, applied_at text)")
-    applied = {row[0] for row in db.execute("select name from _redraft_migrations")}
-    for fn in MIGRATIONS:
-        if fn.__name__ in applied:
-            continue
-        with db:
-            fn(db)
-            db.execute(
-                "insert into _redraft_migrations (name, applied_at) values (?, ?)",
-                (fn.__name__, datetime.now(UTC).isoformat()),
-            )
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Bring a run store up to date; returns the migrations applied now."""
+    return migrations.apply(db)
 
 
-@migration
+@migrations.register
 def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
-    db.executescript(
+    execute_script(
+        db,
         """
         create table runs (
             id text primary key,
@@ -94,15 +81,16 @@ def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
+@migrations.register
 def m002_call_outputs(db: sqlite3.Connection) -> None:
     """Requests with n > 1 return several outputs."""
     db.execute("alter table calls add column outputs_json text")
 
 
-@migration
+@migrations.register
 def m003_evaluations(db: sqlite3.Connection) -> None:
-    db.executescript(
+    execute_script(
+        db,
         """
         create table evals (
             id text primary key,
@@ -135,3 +123,4 @@ def m003_evaluations(db: sqlite3.Connection) -> None:
         );
         """
     )
+

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from redraft import paths
 from redraft.feedback.base import Verdict
+from redraft.migrations import enable_wal
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
 from redraft.strategies.context import CallRecord, Candidate, Event, Listener
@@ -71,7 +72,7 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("pragma journal_mode=wal")
+        enable_wal(self.db)
         self.db.execute("pragma synchronous=normal")
         migrate(self.db)
 
