@@ -207,10 +207,35 @@ def test_concurrent_processes_open_a_fresh_run_store(tmp_path) -> None:
     assert applied(sqlite3.connect(path)) == migrations.names
 
 
+def test_a_fresh_run_store_has_the_candidate_links(tmp_path) -> None:
+    store = RunStore(tmp_path / "runs.db")
+    assert columns(store.db, "candidates")["call_seq"] == ("integer", 0)
+    assert columns(store.db, "candidates")["stage"] == ("text", 0)
+    assert columns(store.db, "runs")["judge_usage_json"] == ("text", 0)
+    assert applied(store.db) == migrations.names[:4] == [
+        "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links"
+    ]
+
+
 def legacy_store(path: Path) -> None:
     db = sqlite3.connect(path)
     db.executescript(LEGACY_STORE.read_text())
     db.close()
+
+
+def test_a_store_written_before_v2_migrates_forward_and_keeps_its_runs(tmp_path) -> None:
+    path = tmp_path / "runs.db"
+    legacy_store(path)
+    store = RunStore(path)
+    assert applied(store.db) == migrations.names
+    assert {"call_seq", "stage"} <= set(columns(store.db, "candidates"))
+    assert "judge_usage_json" in columns(store.db, "runs")
+    first = store.db.execute("select applied_at from _redraft_migrations where name like 'm001%'")
+    assert first.fetchone()[0].startswith("2026-12-01")  # the old record is kept, not redone
+    detail = store.get_run("legacyrun0001")
+    assert detail.prompt == "What is 2 + 2?" and [c.text for c in detail.candidates] == ["4"]
+    row = store.db.execute("select call_seq, stage from candidates").fetchone()
+    assert tuple(row) == (None, None)
 
 
 def schema(db: sqlite3.Connection) -> set[tuple[str, str, str]]:

@@ -124,3 +124,21 @@ def m003_evaluations(db: sqlite3.Connection) -> None:
         """
     )
 
+
+@migrations.register
+def m004_candidate_links(db: sqlite3.Connection) -> None:
+    """Which call produced a candidate's text and its stage in a composition; judge usage apart.
+
+    `candidates.call_seq` is the seq of the call whose output is the candidate's text,
+    `candidates.stage` its stage in a composed strategy, and `runs.judge_usage_json`
+    the usage of judge and scoring calls, kept out of the method's own cost. All
+    nullable: rows written before this migration have none of them.
+    """
+    execute_script(
+        db,
+        """
+        alter table candidates add column call_seq integer;
+        alter table candidates add column stage text;
+        alter table runs add column judge_usage_json text;
+        """,
+    )
