@@ -1,4 +1,4 @@
-"""Every test gets its own run store and no inherited endpoint or key."""
+"""Every test gets its own redraft home (run store, cache) and no inherited endpoint or key."""
 
 from __future__ import annotations
 
@@ -9,14 +9,30 @@ import pytest
 
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
+INHERITED = ("REDRAFT_DB", "REDRAFT_CACHE", "OPENAI_BASE_URL", "OPENAI_API_KEY")
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    monkeypatch.setenv("REDRAFT_HOME", str(home))
+    for name in INHERITED:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """For module- and session-scoped fixtures, which run before any function-scoped one."""
+    home = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate(monkeypatch, home)
+        yield home
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / "runs.db"
-    monkeypatch.setenv("REDRAFT_DB", str(db))
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return db
+    """This test's redraft home; returns its run store path."""
+    home = tmp_path / "redraft-home"
+    isolate(monkeypatch, home)
+    return home / "runs.db"
 
 
 @pytest.fixture

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
+from redraft.models.base import Completion
 from redraft.models.cache import ResponseCache
+from redraft.models.cache import migrations as cache_migrations
 from redraft.models.managed import ManagedModel
 from redraft.models.scripted import ScriptedModel
 
@@ -63,3 +68,32 @@ def test_seeded_samples_get_distinct_seeds(tmp_path) -> None:
     assert [s["seed"] for _, s in inner.history] == [10, 11, 12]
     repeat = asyncio.run(model.complete_many(MESSAGES, 3, temperature=0.7, seed=10))
     assert [c.text for c in repeat] == ["a", "b", "c"] and all(c.cached for c in repeat)
+
+
+def test_a_fresh_cache_records_its_migration(tmp_path) -> None:
+    cache = ResponseCache(tmp_path / "cache.db")
+    assert [r[0] for r in cache.db.execute("select name from _redraft_migrations")] == ["m001_responses"]
+    assert cache_migrations.names == ["m001_responses"]
+
+
+def test_a_cache_made_before_migrations_opens_and_keeps_its_answers(tmp_path) -> None:
+    path = tmp_path / "cache.db"
+    old = sqlite3.connect(path)  # what ResponseCache did before it had migrations
+    old.execute("create table if not exists responses (key text primary key, completions_json text not null)")
+    kept = json.dumps([Completion(text="kept").model_dump()])
+    old.execute("insert into responses values (?, ?)", ("k", kept))
+    old.commit()
+    old.close()
+    cache = ResponseCache(path)
+    [hit] = cache.get("k") or []
+    assert (hit.text, hit.cached) == ("kept", True)
+    assert [r[0] for r in cache.db.execute("select name from _redraft_migrations")] == ["m001_responses"]
+
+
+def test_caches_opened_at_once_on_a_fresh_file_migrate_once(tmp_path) -> None:
+    path = tmp_path / "cache.db"
+    with ThreadPoolExecutor(4) as pool:
+        caches = list(pool.map(lambda _: ResponseCache(path), range(4)))
+    caches[0].put("k", [Completion(text="a")])
+    assert [c.text for c in caches[3].get("k") or []] == ["a"]
+    assert caches[0].db.execute("select count(*) from _redraft_migrations").fetchone()[0] == 1

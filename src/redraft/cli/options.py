@@ -35,7 +35,7 @@ ProblemRef = Annotated[str, typer.Option(
 FeedbackSpec = Annotated[str | None, typer.Option(
     "--feedback", "-f", help="Feedback source: critic, tests, program, checklist, oracle, ... ")]
 Db = Annotated[Path | None, typer.Option(
-    "--db", help="Run store (default $REDRAFT_DB or ~/.redraft/runs.db).")]
+    "--db", help="Run store (default $REDRAFT_DB, else runs.db in $REDRAFT_HOME or ~/.redraft).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from redraft import paths
+from redraft.migrations import Migrations, enable_wal
 from redraft.models.base import Completion, Message
+
+migrations = Migrations("response cache")
+
+
+@migrations.register
+def m001_responses(db: sqlite3.Connection) -> None:
+    """`if not exists`: caches made before migrations already have this table (and no record of it)."""
+    db.execute("create table if not exists responses (key text primary key, completions_json text not null)")
 
 
 def default_cache_path() -> Path:
-    return Path(os.environ.get("REDRAFT_CACHE") or Path.home() / ".redraft" / "cache.db")
+    """`$REDRAFT_CACHE`, else `cache.db` under `$REDRAFT_HOME` (see `redraft.paths`, which decides)."""
+    return paths.cache_path()
 
 
 def cacheable(sampling: dict[str, Any]) -> bool:
@@ -43,10 +53,8 @@ class ResponseCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self.db = sqlite3.connect(self.path, check_same_thread=False)
-        self.db.execute("pragma journal_mode=wal")
-        self.db.execute(
-            "create table if not exists responses (key text primary key, completions_json text not null)"
-        )
+        enable_wal(self.db)
+        migrations.apply(self.db)
         self.hits = 0
         self.misses = 0
 

@@ -1,4 +1,4 @@
-"""Ordered schema migrations for the run store; applied names are kept in the database.
+"""The run store's schema, as numbered migrations (see `redraft.migrations`).
 
 Add a new function at the end for every schema change; never edit an applied one.
 """
@@ -6,35 +6,22 @@ Add a new function at the end for every schema change; never edit an applied one
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
 
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = []
+from redraft.migrations import Migrations, execute_script
 
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append(fn)
-    return fn
+migrations = Migrations("run store")
+MIGRATIONS = migrations  # the name earlier code imported
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    db.execute("create table if not exists _redraft_migrations (name text primary key, applied_at text)")
-    applied = {row[0] for row in db.execute("select name from _redraft_migrations")}
-    for fn in MIGRATIONS:
-        if fn.__name__ in applied:
-            continue
-        with db:
-            fn(db)
-            db.execute(
-                "insert into _redraft_migrations (name, applied_at) values (?, ?)",
-                (fn.__name__, datetime.now(UTC).isoformat()),
-            )
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Bring a run store up to date; returns the migrations applied now."""
+    return migrations.apply(db)
 
 
-@migration
+@migrations.register
 def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
-    db.executescript(
+    execute_script(
+        db,
         """
         create table runs (
             id text primary key,
@@ -94,15 +81,16 @@ def m001_runs_calls_candidates(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
+@migrations.register
 def m002_call_outputs(db: sqlite3.Connection) -> None:
     """Requests with n > 1 return several outputs."""
     db.execute("alter table calls add column outputs_json text")
 
 
-@migration
+@migrations.register
 def m003_evaluations(db: sqlite3.Connection) -> None:
-    db.executescript(
+    execute_script(
+        db,
         """
         create table evals (
             id text primary key,
@@ -137,8 +125,20 @@ def m003_evaluations(db: sqlite3.Connection) -> None:
     )
 
 
-@migration
+@migrations.register
 def m004_candidate_links(db: sqlite3.Connection) -> None:
-    db.execute("alter table candidates add column call_seq integer")
-    db.execute("alter table candidates add column stage text")
-    db.execute("alter table runs add column judge_usage_json text")
+    """Which call produced a candidate's text and its stage in a composition; judge usage apart.
+
+    `candidates.call_seq` is the seq of the call whose output is the candidate's text,
+    `candidates.stage` its stage in a composed strategy, and `runs.judge_usage_json`
+    the usage of judge and scoring calls, kept out of the method's own cost. All
+    nullable: rows written before this migration have none of them.
+    """
+    execute_script(
+        db,
+        """
+        alter table candidates add column call_seq integer;
+        alter table candidates add column stage text;
+        alter table runs add column judge_usage_json text;
+        """,
+    )

@@ -8,7 +8,6 @@ that got its feedback) replaces its earlier row.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -17,7 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from redraft import paths
 from redraft.errors import RedraftError
+from redraft.migrations import enable_wal
 from redraft.models.base import Usage
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
@@ -57,7 +58,8 @@ class RunDetail(RunSummary):
 
 
 def default_db_path() -> Path:
-    return Path(os.environ.get("REDRAFT_DB") or Path.home() / ".redraft" / "runs.db")
+    """`$REDRAFT_DB`, else `runs.db` under `$REDRAFT_HOME` (see `redraft.paths`, which decides)."""
+    return paths.db_path()
 
 
 def _now() -> str:
@@ -72,7 +74,7 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("pragma journal_mode=wal")
+        enable_wal(self.db)
         self.db.execute("pragma synchronous=normal")
         migrate(self.db)
 
