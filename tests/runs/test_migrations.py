@@ -212,8 +212,10 @@ def test_a_fresh_run_store_has_the_candidate_links(tmp_path) -> None:
     assert columns(store.db, "candidates")["call_seq"] == ("integer", 0)
     assert columns(store.db, "candidates")["stage"] == ("text", 0)
     assert columns(store.db, "runs")["judge_usage_json"] == ("text", 0)
-    assert applied(store.db) == migrations.names[:4] == [
-        "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links"
+    assert columns(store.db, "calls")["stage"] == ("text", 0)
+    assert applied(store.db) == migrations.names == [
+        "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links",
+        "m005_call_stage",
     ]
 
 

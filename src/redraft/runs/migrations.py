@@ -142,3 +142,9 @@ def m004_candidate_links(db: sqlite3.Connection) -> None:
         alter table runs add column judge_usage_json text;
         """,
     )
+
+
+@migrations.register
+def m005_call_stage(db: sqlite3.Connection) -> None:
+    """A call's stage in a composed strategy, as its candidates have (None: the outer strategy)."""
+    execute_script(db, "alter table calls add column stage text;")

@@ -115,10 +115,12 @@ class RunStore:
         self.db.execute(
             "insert or replace into calls (run_id, seq, role, model, messages_json, sampling_json,"
             " output, outputs_json, finish_reason, prompt_tokens, completion_tokens, latency_ms,"
-            " attempts, cached, error, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " attempts, cached, error, stage, created_at)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.role, c.model, json.dumps(c.messages), json.dumps(c.sampling), c.text,
              json.dumps(c.texts) if c.texts else None, c.finish_reason, c.prompt_tokens,
-             c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached), c.error, _now()),
+             c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached), c.error, c.stage,
+             _now()),
         )
 
     def _write_candidate(self, run_id: str, c: Candidate) -> None:
@@ -188,7 +190,7 @@ class RunStore:
                 texts=json.loads(c["outputs_json"] or "[]"),
                 finish_reason=c["finish_reason"], prompt_tokens=c["prompt_tokens"] or 0,
                 completion_tokens=c["completion_tokens"] or 0, latency_s=(c["latency_ms"] or 0) / 1000,
-                attempts=c["attempts"] or 1, cached=bool(c["cached"]), error=c["error"],
+                attempts=c["attempts"] or 1, cached=bool(c["cached"]), error=c["error"], stage=c["stage"],
             )
             for c in self.db.execute("select * from calls where run_id=? order by seq", (row["id"],))
         ]
