@@ -65,8 +65,7 @@ class Art(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         draft = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
-        asked = await (self.feedback or AskerFeedback()).judge(problem, draft.text, ctx)
-        ctx.annotate(draft, asked)
+        asked = await ctx.judge(self.feedback or AskerFeedback(), problem, draft)
         if asked.verdict is Verdict.OK:
             return Final(candidate=draft, stop_reason="all_answered")
         prompt = REFINE_PROMPT.format(problem=problem.prompt, draft=draft.text, questions=asked.text)

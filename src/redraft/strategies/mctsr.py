@@ -188,9 +188,8 @@ class MCTSr(Strategy):
                       critic: FeedbackSource, ctx: Context) -> int:
         """Critique and refine a node: its new child (not yet rewarded)."""
         node = tree[index]
-        judgement = await critic.judge(problem, node.text, ctx)
         assert node.candidate is not None
-        ctx.annotate(node.candidate, judgement)
+        judgement = await ctx.judge(critic, problem, node.candidate)
         self._publish(node, ctx)
         prompt = REFINE_PROMPT.format(problem=problem.prompt, answer=node.text, critique=judgement.text)
         refined = await ctx.ask("refiner", prompt)

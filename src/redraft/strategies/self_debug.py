@@ -77,8 +77,7 @@ class SelfDebug(Strategy):
         tests = self.feedback or TestsFeedback()
         kind = self.params.feedback_kind
         candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
-        judgement = await tests.judge(problem, candidate.text, ctx)
-        ctx.annotate(candidate, judgement)
+        judgement = await ctx.judge(tests, problem, candidate)
         conversation: list[Message] = [{"role": "user", "content": problem.prompt}]
         for round_number in range(1, self.params.max_rounds + 1):
             if judgement.verdict in STOPS:
@@ -97,8 +96,7 @@ class SelfDebug(Strategy):
             fixed = await ctx.complete("refiner", conversation)
             candidate = ctx.record(round=round_number, kind="refine", text=fixed.text,
                                    parent=candidate.seq, metadata=metadata)
-            judgement = await tests.judge(problem, candidate.text, ctx)
-            ctx.annotate(candidate, judgement)
+            judgement = await ctx.judge(tests, problem, candidate)
         return Final(candidate=self.select(ctx.candidates),
                      stop_reason=STOPS.get(judgement.verdict, "max_rounds"))
 

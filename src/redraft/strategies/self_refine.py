@@ -69,8 +69,7 @@ class SelfRefine(Strategy):
         candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         history: list[tuple[str, str]] = []
         for round_number in range(1, self.params.max_rounds + 1):
-            judgement = await feedback.judge(problem, candidate.text, ctx)
-            ctx.annotate(candidate, judgement)
+            judgement = await ctx.judge(feedback, problem, candidate)
             if judgement.verdict is Verdict.OK:
                 return Final(candidate=self.select(ctx.candidates), stop_reason="verdict")
             if judgement.verdict is Verdict.UNKNOWN and self.params.on_unknown == "stop":
