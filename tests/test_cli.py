@@ -306,3 +306,29 @@ def test_a_user_error_is_one_line(monkeypatch: pytest.MonkeyPatch, failure: Exce
 def test_a_rejected_config_field_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="timeout_s"):
         validated(ModelConfig, timeout_s="soon")
+
+
+def test_evals_resume_finishes_an_interrupted_evaluation() -> None:
+    broken = {"now": True}
+
+    def respond(body: dict[str, Any]) -> FakeReply:
+        return FakeReply(status=401, error_message="bad key") if broken["now"] else FakeReply("4")
+
+    with serve(FakeOpenAIServer(respond=respond)) as server:
+        failed = redraft("eval", "--task", "multiarith", "--limit", "2", "--strategy", "direct",
+                         "--base-url", server.base_url, "--model", "m", "--no-cache", "--retries", "0")
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        assert [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+        [record] = json.loads(redraft("evals", "list", "--json").stdout)
+        broken["now"] = False
+        resumed = redraft("evals", "resume", record["id"], "--api-key", "k", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 of 2 items to run" in resumed.stderr
+    assert json.loads(resumed.stdout)["eval"]["status"] == "done"
+
+
+def test_eval_rejects_options_that_cannot_work() -> None:
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--concurrency", "0"), 2, "Invalid value")
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--limit", "-1"), 2, "Invalid value")
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--strategy", ","), 1,
+                         "error: give at least one strategy")
