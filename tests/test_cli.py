@@ -7,10 +7,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from redraft.cli import app, evaluating, listing, running  # noqa: F401  (register the commands)
+from redraft.cli.options import validated
+from redraft.errors import UsageError
+from redraft.models.resolve import ModelConfig
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
 
@@ -58,9 +64,9 @@ def test_run_shows_each_step_then_runs_and_show_read_it_back(endpoint: FakeOpenA
     assert result.returncode == 0, result.stderr
     assert "--- draft · m1" in result.stdout and "--- critique · m1" in result.stdout
     assert "round 0: verdict ok" in result.stdout
-    listed = json.loads(redraft("runs", "--json").stdout)
+    listed = json.loads(redraft("runs", "list", "--json").stdout)
     assert listed[0]["prompt"] == "What is 17 * 23?" and listed[0]["status"] == "done"
-    shown = redraft("show", listed[0]["id"][:6])
+    shown = redraft("runs", "show", listed[0]["id"][:6])
     assert shown.returncode == 0
     assert "round 0 · draft" in shown.stdout and "VERDICT: correct" in shown.stdout
 
@@ -113,7 +119,8 @@ def test_bad_strategy_parameter() -> None:
 
 
 def test_show_unknown_run() -> None:
-    assert_clean_failure(redraft("show", "doesnotexist"), 1, "error: no run with id 'doesnotexist'")
+    assert_clean_failure(redraft("runs", "show", "doesnotexist"), 1,
+                         "error: no run with id 'doesnotexist'")
 
 
 def test_tasks_lists_the_benchmarks_with_sizes() -> None:
@@ -181,3 +188,147 @@ def test_run_shows_every_sample_of_a_multi_sample_request(endpoint: FakeOpenAISe
     assert result.returncode == 0, result.stderr
     assert "sample 1/3" in result.stdout and "sample 3/3" in result.stdout
     assert len(server.requests) == 1 and server.requests[0]["n"] == 3
+
+
+def note(old: str, new: str) -> str:
+    return f"note: 'redraft {old}' is now 'redraft {new}'"
+
+
+def test_runs_list_and_show_with_their_options(endpoint: FakeOpenAIServer) -> None:
+    for prompt in ("First?", "Second?"):
+        assert redraft("run", prompt, "--base-url", endpoint.base_url, "--json").returncode == 0
+    newest = json.loads(redraft("runs", "list", "-n", "1", "--json").stdout)
+    assert [r["prompt"] for r in newest] == ["Second?"]
+    table = redraft("runs", "list")
+    assert table.returncode == 0 and "First?" in table.stdout and "note:" not in table.stderr
+    detail = json.loads(redraft("runs", "show", newest[0]["id"], "--json").stdout)
+    assert detail["prompt"] == "Second?"
+    calls = redraft("runs", "show", newest[0]["id"], "--calls")
+    assert calls.returncode == 0 and "call 1 · generator" in calls.stdout
+
+
+def test_old_run_spellings_still_work_and_say_what_replaced_them(endpoint: FakeOpenAIServer) -> None:
+    assert redraft("run", "Old?", "--base-url", endpoint.base_url, "--json").returncode == 0
+    old_list = redraft("runs", "-n", "5", "--json")
+    assert old_list.returncode == 0 and note("runs", "runs list") in old_list.stderr
+    listed = json.loads(old_list.stdout)  # the note is on stderr: stdout still parses
+    assert listed[0]["prompt"] == "Old?"
+    old_show = redraft("show", listed[0]["id"][:6], "--json")
+    assert old_show.returncode == 0 and note("show", "runs show") in old_show.stderr
+    assert json.loads(old_show.stdout)["prompt"] == "Old?"
+    assert_clean_failure(redraft("show", "doesnotexist"), 1, "error: no run with id 'doesnotexist'")
+
+
+def evaluate(endpoint: FakeOpenAIServer) -> str:
+    result = redraft("eval", "--task", "multiarith", "--limit", "2", "--strategy", "direct",
+                     "--base-url", endpoint.base_url, "--model", "m", "--no-cache", "--json")
+    assert result.returncode == 0, result.stderr
+    return str(json.loads(result.stdout)["eval"]["id"])
+
+
+def test_evals_list_show_report_resume(endpoint: FakeOpenAIServer, tmp_path: Path) -> None:
+    eval_id = evaluate(endpoint)
+    listed = redraft("evals", "list", "--json")
+    assert listed.returncode == 0 and not listed.stderr
+    assert [e["id"] for e in json.loads(listed.stdout)] == [eval_id]
+    assert eval_id in redraft("evals", "list").stdout
+    shown = redraft("evals", "show", eval_id[:6])
+    assert shown.returncode == 0 and "direct" in shown.stdout and "note:" not in shown.stderr
+    assert json.loads(redraft("evals", "show", eval_id, "--json").stdout)["eval"]["id"] == eval_id
+    html = tmp_path / "report.html"
+    reported = redraft("evals", "report", eval_id, "--html", str(html), "--json")
+    assert reported.returncode == 0, reported.stderr
+    assert json.loads(reported.stdout)["eval"]["id"] == eval_id and html.read_text().startswith("<")
+    resumed = redraft("evals", "resume", eval_id, "--api-key", "k", "--critic-api-key", "c", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "0 of 2 items to run" in resumed.stderr and "note:" not in resumed.stderr
+    assert json.loads(resumed.stdout)["eval"]["status"] == "done"
+    assert_clean_failure(redraft("evals", "resume", "nope"), 1, "error: no evaluation with id 'nope'")
+    assert_clean_failure(redraft("evals", "show", "nope"), 1, "error: no evaluation with id 'nope'")
+
+
+def test_old_eval_spellings_still_work_and_say_what_replaced_them(endpoint: FakeOpenAIServer) -> None:
+    eval_id = evaluate(endpoint)
+    old_list = redraft("evals", "--json")
+    assert old_list.returncode == 0 and note("evals", "evals list") in old_list.stderr
+    assert [e["id"] for e in json.loads(old_list.stdout)] == [eval_id]
+    old_report = redraft("report", eval_id, "--json")
+    assert old_report.returncode == 0 and note("report", "evals report") in old_report.stderr
+    assert json.loads(old_report.stdout)["eval"]["id"] == eval_id
+    old_resume = redraft("eval", "--resume", eval_id, "--json")
+    assert old_resume.returncode == 0, old_resume.stderr
+    assert note(f"eval --resume {eval_id}", f"evals resume {eval_id}") in old_resume.stderr
+    assert json.loads(old_resume.stdout)["eval"]["status"] == "done"
+
+
+def test_eval_points_at_the_new_report_command(endpoint: FakeOpenAIServer) -> None:
+    result = redraft("eval", "--task", "multiarith", "--limit", "1", "--strategy", "direct",
+                     "--base-url", endpoint.base_url, "--model", "m", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "report: redraft evals report " in result.stdout
+    assert_clean_failure(redraft("eval"), 1, "error: give --task")
+
+
+def raiser(exc: BaseException) -> Any:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise exc
+    return boom
+
+
+@pytest.mark.parametrize("bug", [KeyError("oops"), ValueError("oops")])
+def test_a_bug_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch, bug: Exception) -> None:
+    monkeypatch.setattr(listing, "strategy_info", raiser(bug))
+    result = CliRunner().invoke(app, ["strategies"])
+    assert result.exception is bug  # not turned into `error: ...` and exit 1
+    assert "error:" not in result.stderr
+
+
+def test_a_bug_prints_a_traceback_in_a_real_process() -> None:
+    code = ("import redraft.cli.listing as listing\n"
+            "def boom(cls): raise KeyError('oops')\n"
+            "listing.strategy_info = boom\n"
+            "from redraft.cli import main\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", code, "strategies"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "KeyError: 'oops'" in result.stderr
+    assert "error:" not in result.stderr
+
+
+@pytest.mark.parametrize("failure", [UsageError("bad options"), FileNotFoundError("no such file: x")])
+def test_a_user_error_is_one_line(monkeypatch: pytest.MonkeyPatch, failure: Exception) -> None:
+    monkeypatch.setattr(listing, "strategy_info", raiser(failure))
+    result = CliRunner().invoke(app, ["strategies"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"error: {failure}\n"
+
+
+def test_a_rejected_config_field_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="timeout_s"):
+        validated(ModelConfig, timeout_s="soon")
+
+
+def test_evals_resume_finishes_an_interrupted_evaluation() -> None:
+    broken = {"now": True}
+
+    def respond(body: dict[str, Any]) -> FakeReply:
+        return FakeReply(status=401, error_message="bad key") if broken["now"] else FakeReply("4")
+
+    with serve(FakeOpenAIServer(respond=respond)) as server:
+        failed = redraft("eval", "--task", "multiarith", "--limit", "2", "--strategy", "direct",
+                         "--base-url", server.base_url, "--model", "m", "--no-cache", "--retries", "0")
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        assert [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+        [record] = json.loads(redraft("evals", "list", "--json").stdout)
+        broken["now"] = False
+        resumed = redraft("evals", "resume", record["id"], "--api-key", "k", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 of 2 items to run" in resumed.stderr
+    assert json.loads(resumed.stdout)["eval"]["status"] == "done"
+
+
+def test_eval_rejects_options_that_cannot_work() -> None:
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--concurrency", "0"), 2, "Invalid value")
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--limit", "-1"), 2, "Invalid value")
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--strategy", ","), 1,
+                         "error: give at least one strategy")

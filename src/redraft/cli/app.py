@@ -1,9 +1,11 @@
 """The `redraft` command: a thin layer over the library.
 
-Subcommands read like sentences: `redraft run PROMPT`, `redraft judge`,
-`redraft strategies`, `redraft tasks`, `redraft runs`, `redraft show RUN_ID`.
-Known failures (a missing model, an unreachable endpoint, a bad parameter)
-print one line on stderr and exit 1.
+Verbs do things: `redraft run PROMPT`, `redraft eval`, `redraft judge`. Nouns hold what was
+recorded, each with its verbs: `redraft runs list|show`, `redraft evals list|show|resume|report`
+(room for `serve`, `export`, `replicate`). The listings `strategies`, `tasks`, `feedback` stay.
+A failure the user can fix (a `RedraftError`: a missing model, an unreachable endpoint, a bad
+parameter; or a path error) prints one line on stderr and exits 1; anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -16,9 +18,6 @@ import typer
 from rich.console import Console
 
 from redraft.errors import RedraftError
-from redraft.models.base import ModelError
-from redraft.runs.store import RunNotFound
-from redraft.strategies.base import StrategyError
 
 app = typer.Typer(
     help="Draft, get feedback, redraft: self-refinement strategies for any LLM, traced.",
@@ -26,17 +25,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+runs_app = typer.Typer(help="Recorded runs: list them, show one.", pretty_exceptions_enable=False)
+evals_app = typer.Typer(help="Evaluations: list, show, resume, report.", pretty_exceptions_enable=False)
+app.add_typer(runs_app, name="runs")
+app.add_typer(evals_app, name="evals")
+
 # Piped output is not squeezed into 80 columns: tables stay readable in logs and CI.
 stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
-# TaskError and FeedbackError are ValueErrors; OSError covers unreadable files.
-KNOWN_ERRORS = (RedraftError, ModelError, StrategyError, RunNotFound, ValueError, OSError)
+# What a user can fix; OSError covers unreadable files and unwritable paths.
+KNOWN_ERRORS = (RedraftError, OSError)
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the failures a user can fix into one line on stderr and exit code 1."""
+    """Turn the failures a user can fix into one line on stderr and exit code 1.
+
+    Anything else (a ValueError, a KeyError, ...) is a bug: it propagates with its traceback.
+    """
     try:
         yield
     except KNOWN_ERRORS as exc:
@@ -45,6 +52,11 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
+
+
+def renamed(old: str, new: str) -> None:
+    """Tell on stderr (stdout stays parseable) that an old spelling has a new one."""
+    typer.echo(f"note: 'redraft {old}' is now 'redraft {new}'", err=True)
 
 
 def main() -> None:

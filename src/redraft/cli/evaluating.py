@@ -1,4 +1,4 @@
-"""`redraft eval` (strategies over a task, resumable), `redraft evals` and `redraft report`."""
+"""`redraft eval` (strategies over a task) and `redraft evals list|show|resume|report`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from redraft.cli import options as o
-from redraft.cli.app import app, stderr, stdout, user_errors
+from redraft.cli.app import app, evals_app, renamed, stderr, stdout, user_errors
 from redraft.errors import UsageError
 from redraft.report.summary import summarize
 from redraft.report.table import render_table
 from redraft.runs.eval_store import EvalStore, ItemResult
-from redraft.runs.evaluation import EvalConfig, EvalInterrupted, Evaluation
+from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.store import RunStore
 
 
@@ -33,9 +33,9 @@ def evaluate(
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
-    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
-    concurrency: Annotated[int, typer.Option(help="Problems in flight (the embedded model runs one "
+    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight (the embedded model runs one "
                                                   "call at a time).")] = 4,
     budget_calls: Annotated[int | None, typer.Option(help="Max model calls per problem.")] = None,
     budget_tokens: Annotated[int | None, typer.Option(help="Max tokens per problem.")] = None,
@@ -44,7 +44,8 @@ def evaluate(
     max_tokens: Annotated[int, typer.Option(help="Max completion tokens per call.")] = 512,
     param: Annotated[list[str], typer.Option(
         "--param", "-p", help="KEY=VALUE for every strategy that has KEY.")] = [],  # noqa: B006
-    resume: Annotated[str | None, typer.Option(help="Finish an interrupted evaluation.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Finish an interrupted evaluation (now `redraft evals resume EVAL_ID`).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached responses.")] = False,
     retries: o.Retries = 4,
     timeout: o.Timeout = 120.0,
@@ -52,66 +53,125 @@ def evaluate(
     as_json: o.Json = False,
 ) -> None:
     """Run strategies on a task's problems and compare accuracy, flips and cost."""
+    if resume:  # the old spelling of `redraft evals resume EVAL_ID`
+        renamed(f"eval --resume {resume}", f"evals resume {resume}")
+        resume_eval(resume, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json)
+        return
+    with user_errors():
+        if task is None:
+            raise UsageError("give --task (or resume one with `redraft evals resume EVAL_ID`)")
+        strategies = [s.strip() for s in strategy.split(",") if s.strip()]
+        if not strategies:
+            raise UsageError("give at least one strategy in --strategy")
+        configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
+                                 critic_model=critic_model, critic_base_url=critic_base_url,
+                                 critic_api_key=critic_api_key, timeout=timeout, retries=retries,
+                                 roles=role)
+        config = o.validated(
+            EvalConfig, task=task, strategies=strategies,
+            generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
+            concurrency=concurrency,
+            budget_calls=budget_calls, budget_tokens=budget_tokens, temperature=temperature,
+            max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache,
+        )
+        store = RunStore(db)
+        finish(Evaluation(config, store), store, as_json)
+
+
+def resume_eval(eval_id: str, *, api_key: str | None, critic_api_key: str | None, db: Path | None,
+                as_json: bool) -> None:
+    """Finish an interrupted evaluation with its stored config (and the keys, never stored)."""
     with user_errors():
         store = RunStore(db)
-        if resume:
-            record = EvalStore(store).get(resume)
-            config = EvalConfig.model_validate(record.config)
-            config.with_api_key(api_key, {"critic": critic_api_key})
-            evaluation = Evaluation(config, store, eval_id=record.id)
-        else:
-            if task is None:
-                raise UsageError("give --task (or --resume EVAL_ID)")
-            configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
-                                     critic_model=critic_model, critic_base_url=critic_base_url,
-                                     critic_api_key=critic_api_key, timeout=timeout, retries=retries,
-                                     roles=role)
-            config = EvalConfig(
-                task=task, strategies=[s.strip() for s in strategy.split(",") if s.strip()],
-                generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
-                concurrency=concurrency,
-                budget_calls=budget_calls, budget_tokens=budget_tokens, temperature=temperature,
-                max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache,
-            )
-            evaluation = Evaluation(config, store)
-        pending = evaluation.pending()
-        stderr.print(f"eval {evaluation.eval_id}: {len(pending)} of "
-                     f"{len(config.strategies) * len(evaluation.problems)} items to run",
-                     markup=False, highlight=False)
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("acc {task.fields[accuracy]}"), TextColumn("{task.fields[tokens]} tokens"),
-            TimeRemainingColumn(), console=stderr, disable=not stderr.is_terminal,
-        ) as progress:
-            bar = progress.add_task("problems", total=len(pending), accuracy="–", tokens=0)
-            seen: list[ItemResult] = []
+        record = EvalStore(store).get(eval_id)
+        config = o.validated(EvalConfig, **record.config)
+        config.with_api_key(api_key, {"critic": critic_api_key})
+        finish(Evaluation(config, store, eval_id=record.id), store, as_json)
 
-            def on_item(item: ItemResult) -> None:
-                seen.append(item)
-                progress.update(bar, advance=1,
-                                accuracy=f"{sum(i.correct for i in seen) / len(seen):.1%}",
-                                tokens=sum(i.tokens for i in seen))
 
-            evaluation.on_item = on_item
-            try:
-                asyncio.run(evaluation.run())
-            except EvalInterrupted as exc:
-                raise UsageError(str(exc)) from None
-        summary, _ = summarize(store, evaluation.eval_id)
+def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
+    """Run what is missing of an evaluation under a progress bar, then print its table or JSON."""
+    config = evaluation.config
+    pending = evaluation.pending()
+    stderr.print(f"eval {evaluation.eval_id}: {len(pending)} of "
+                 f"{len(config.strategies) * len(evaluation.problems)} items to run",
+                 markup=False, highlight=False)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("acc {task.fields[accuracy]}"), TextColumn("{task.fields[tokens]} tokens"),
+        TimeRemainingColumn(), console=stderr, disable=not stderr.is_terminal,
+    ) as progress:
+        bar = progress.add_task("problems", total=len(pending), accuracy="–", tokens=0)
+        seen: list[ItemResult] = []
+
+        def on_item(item: ItemResult) -> None:
+            seen.append(item)
+            progress.update(bar, advance=1,
+                            accuracy=f"{sum(i.correct for i in seen) / len(seen):.1%}",
+                            tokens=sum(i.tokens for i in seen))
+
+        evaluation.on_item = on_item
+        asyncio.run(evaluation.run())  # EvalInterrupted is a RedraftError: one line, exit 1
+    summary, _ = summarize(store, evaluation.eval_id)
     if as_json:
         typer.echo(json.dumps(summary.to_json()))
         return
     render_table(summary, stdout)
-    stdout.print(f"report: redraft report {evaluation.eval_id} --html report.html", style="dim")
+    stdout.print(f"report: redraft evals report {evaluation.eval_id} --html report.html", style="dim")
 
 
-@app.command()
+Limit = Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")]
+EvalId = Annotated[str, typer.Argument(help="Evaluation id (or a unique prefix).")]
+Html = Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")]
+
+
+@evals_app.callback(invoke_without_command=True)
 def evals(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
-    db: o.Db = None,
-    as_json: o.Json = False,
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", hidden=True)] = 20,
+    db: Annotated[Path | None, typer.Option("--db", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
 ) -> None:
+    """Evaluations: list, show, resume, report."""
+    if ctx.invoked_subcommand is None:  # the old spelling, `redraft evals [-n N] [--json]`
+        renamed("evals", "evals list")
+        list_evals(limit, db, as_json)
+
+
+@evals_app.command("list")
+def evals_list(limit: Limit = 20, db: o.Db = None, as_json: o.Json = False) -> None:
     """List evaluations, newest first."""
+    list_evals(limit, db, as_json)
+
+
+@evals_app.command("show")
+def evals_show(eval_id: EvalId, db: o.Db = None, as_json: o.Json = False) -> None:
+    """Show an evaluation's comparison table."""
+    report_eval(eval_id, None, db, as_json)
+
+
+@evals_app.command("resume")
+def evals_resume(eval_id: EvalId, api_key: o.ApiKey = None, critic_api_key: o.CriticApiKey = None,
+                 db: o.Db = None, as_json: o.Json = False) -> None:
+    """Finish an interrupted evaluation: runs only what is missing (keys are never stored)."""
+    resume_eval(eval_id, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json)
+
+
+@evals_app.command("report")
+def evals_report(eval_id: EvalId, html: Html = None, db: o.Db = None, as_json: o.Json = False) -> None:
+    """Show an evaluation's comparison table; optionally write the HTML report."""
+    report_eval(eval_id, html, db, as_json)
+
+
+@app.command(hidden=True)
+def report(eval_id: EvalId, html: Html = None, db: o.Db = None, as_json: o.Json = False) -> None:
+    """Old spelling of `redraft evals report`."""
+    renamed("report", "evals report")
+    report_eval(eval_id, html, db, as_json)
+
+
+def list_evals(limit: int, db: Path | None, as_json: bool) -> None:
+    """One line per evaluation (or a JSON list), newest first."""
     with user_errors():
         records = EvalStore(RunStore(db)).recent(limit)
     if as_json:
@@ -122,14 +182,8 @@ def evals(
                      markup=False, highlight=False)
 
 
-@app.command()
-def report(
-    eval_id: Annotated[str, typer.Argument(help="Evaluation id (or a unique prefix).")],
-    html: Annotated[Path | None, typer.Option(help="Write a self-contained HTML report here.")] = None,
-    db: o.Db = None,
-    as_json: o.Json = False,
-) -> None:
-    """Show an evaluation's comparison table; optionally write the HTML report."""
+def report_eval(eval_id: str, html: Path | None, db: Path | None, as_json: bool) -> None:
+    """An evaluation's comparison table (or JSON); with `html`, also the HTML report."""
     with user_errors():
         store = RunStore(db)
         summary, items = summarize(store, eval_id)

@@ -1,15 +1,16 @@
-"""The commands that list and show: strategies, tasks, feedback sources, runs, one run."""
+"""The commands that list and show: strategies, tasks, feedback sources; `redraft runs list|show`."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from redraft.cli import options as o
-from redraft.cli.app import app, stdout, user_errors
+from redraft.cli.app import app, renamed, runs_app, stdout, user_errors
 from redraft.feedback.registry import feedback_sources
 from redraft.runs.store import RunStore
 from redraft.strategies.registry import STRATEGIES, strategy_info
@@ -67,13 +68,45 @@ def feedback(as_json: o.Json = False) -> None:
     stdout.print(table)
 
 
-@app.command()
+Limit = Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")]
+Calls = Annotated[bool, typer.Option("--calls", help="Also print every model call.")]
+RunId = Annotated[str, typer.Argument(help="Run id or a unique prefix.")]
+
+
+@runs_app.callback(invoke_without_command=True)
 def runs(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 20,
-    db: o.Db = None,
-    as_json: o.Json = False,
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", hidden=True)] = 20,
+    db: Annotated[Path | None, typer.Option("--db", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
 ) -> None:
+    """Recorded runs: list them, show one."""
+    if ctx.invoked_subcommand is None:  # the old spelling, `redraft runs [-n N] [--json]`
+        renamed("runs", "runs list")
+        list_runs(limit, db, as_json)
+
+
+@runs_app.command("list")
+def runs_list(limit: Limit = 20, db: o.Db = None, as_json: o.Json = False) -> None:
     """List recorded runs, newest first."""
+    list_runs(limit, db, as_json)
+
+
+@runs_app.command("show")
+def runs_show(run_id: RunId, calls: Calls = False, db: o.Db = None, as_json: o.Json = False) -> None:
+    """Print one run's rounds: each candidate with its feedback and verdict."""
+    show_run(run_id, db, calls, as_json)
+
+
+@app.command(hidden=True)
+def show(run_id: RunId, db: o.Db = None, calls: Calls = False, as_json: o.Json = False) -> None:
+    """Old spelling of `redraft runs show`."""
+    renamed("show", "runs show")
+    show_run(run_id, db, calls, as_json)
+
+
+def list_runs(limit: int, db: Path | None, as_json: bool) -> None:
+    """The runs table (or JSON list), newest first."""
     with user_errors():
         summaries = RunStore(db).list_runs(limit)
     if as_json:
@@ -88,14 +121,8 @@ def runs(
     stdout.print(table)
 
 
-@app.command()
-def show(
-    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix.")],
-    db: o.Db = None,
-    calls: Annotated[bool, typer.Option("--calls", help="Also print every model call.")] = False,
-    as_json: o.Json = False,
-) -> None:
-    """Print one run's rounds: each candidate with its feedback and verdict."""
+def show_run(run_id: str, db: Path | None, calls: bool, as_json: bool) -> None:
+    """One run's rounds (and, with `calls`, every model call), or its JSON."""
     with user_errors():
         detail = RunStore(db).get_run(run_id)
     if as_json:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 
+from redraft.errors import UsageError
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
 from redraft.roles import parse_binding
@@ -38,6 +40,18 @@ Db = Annotated[Path | None, typer.Option(
     "--db", help="Run store (default $REDRAFT_DB, else runs.db in $REDRAFT_HOME or ~/.redraft).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
+Config = TypeVar("Config", bound=BaseModel)
+
+
+def validated(cls: type[Config], **fields: Any) -> Config:
+    """A config built from what the user typed; a field it rejects is a `UsageError`, not a bug."""
+    try:
+        return cls.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or cls.__name__}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(f"bad {cls.__name__}: {problems}") from None
+
 
 def role_configs(
     *,
@@ -53,8 +67,8 @@ def role_configs(
 ) -> dict[str, ModelConfig]:
     """The generator and every bound role. `--critic-model` is `--role critic=...`; unset parts
     of a binding (endpoint, key) inherit the generator's."""
-    generator = ModelConfig(model=model, base_url=base_url, api_key=api_key,
-                            timeout_s=timeout, max_retries=retries)
+    generator = validated(ModelConfig, model=model, base_url=base_url, api_key=api_key,
+                          timeout_s=timeout, max_retries=retries)
     configs = {"generator": generator}
     if critic_model or critic_base_url:
         configs["critic"] = generator.model_copy(update={

@@ -35,7 +35,7 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 <p>Task <b>{{ s.eval.task }}</b> · {{ s.problems }} problems · model {{ model }} · status {{ s.eval.status }}
  · created {{ s.eval.created_at[:19] }}</p>
 {% if not s.complete %}<p class="warn">This evaluation is incomplete ({{ s.eval.status }}):
- resume it with <code>redraft eval --resume {{ s.eval.id }}</code>.</p>{% endif %}
+ resume it with <code>redraft evals resume {{ s.eval.id }}</code>.</p>{% endif %}
 <h2>Comparison</h2>
 <table><tr><th>strategy</th><th>n</th><th>accuracy (95% CI)</th><th>accuracy by round</th>
 <th>wrong→right / right→wrong</th><th>CL / CS</th><th>calls / problem</th><th>tokens / problem</th>

@@ -15,7 +15,8 @@ def pct(value: float | None) -> str:
 
 def render_table(summary: EvalSummary, console: Console) -> None:
     record = summary.eval
-    status = "" if summary.complete else f" · {record.status.upper()}: resume with --resume {record.id}"
+    status = ("" if summary.complete
+              else f" · {record.status.upper()}: resume with redraft evals resume {record.id}")
     table = Table(title=f"eval {record.id} · {record.task} · {summary.problems} problems{status}")
     for column in ("strategy", "n", "accuracy (95% CI)", "by round", "w→r / r→w", "CL / CS",
                    "calls/prob", "tokens/prob", "vs direct", "vs SC @ equal tokens"):

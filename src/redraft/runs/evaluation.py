@@ -150,7 +150,7 @@ class Evaluation:
         except* Exception as errors:
             first = errors.exceptions[0]
             raise EvalInterrupted(
-                f"{first}; finished items are saved: resume with --resume {self.eval_id}"
+                f"{first}; finished items are saved: resume with `redraft evals resume {self.eval_id}`"
             ) from first
         finally:
             self.evals.set_status(self.eval_id, status, time.perf_counter() - started)
