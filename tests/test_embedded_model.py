@@ -31,7 +31,7 @@ def test_self_refine_end_to_end_on_the_embedded_model(tmp_path) -> None:
     assert outcome.usage.calls == len(store.get_run(outcome.run_id).call_records) in {2, 3}
     assert outcome.usage.prompt_tokens > 0 and outcome.usage.completion_tokens > 0
     detail = store.get_run(outcome.run_id)
-    assert detail.models == {"generator": "local"}
+    assert detail.models == {"generator": "local", "critic": "local", "refiner": "local"}
     assert [c.role for c in detail.call_records][:2] == ["generator", "critic"]
     assert detail.candidates[0].verdict is not None  # recorded, parseable or not
 

@@ -47,7 +47,7 @@ def test_report_table_and_html(evaluated) -> None:
     _, db = evaluated
     eval_id = json.loads(evaluated[0])["eval"]["id"]
     html = db.parent / "report.html"
-    result = redraft("report", eval_id[:6], "--db", str(db), "--html", str(html))
+    result = redraft("evals", "report", eval_id[:6], "--db", str(db), "--html", str(html))
     assert result.returncode == 0, result.stderr
     assert "self_refine" in result.stdout and "self_refine@oracle [ORACLE]" in result.stdout
     page = html.read_text()
@@ -62,7 +62,7 @@ def test_report_html_without_the_report_extra_is_one_line(evaluated) -> None:
     _, db = evaluated
     eval_id = json.loads(evaluated[0])["eval"]["id"]
     html = db.parent / "missing.html"
-    result = redraft_without(("jinja2",), "report", eval_id, "--db", str(db), "--html", str(html))
+    result = redraft_without(("jinja2",), "evals", "report", eval_id, "--db", str(db), "--html", str(html))
     assert result.returncode == 1 and result.stderr == f"error: {REPORT}\n"
     assert not html.exists()
 
@@ -74,7 +74,7 @@ def test_html_report_renders_in_headless_chromium(evaluated) -> None:
     _, db = evaluated
     eval_id = json.loads(evaluated[0])["eval"]["id"]
     html = db.parent / "shot.html"
-    assert redraft("report", eval_id, "--db", str(db), "--html", str(html)).returncode == 0
+    assert redraft("evals", "report", eval_id, "--db", str(db), "--html", str(html)).returncode == 0
     png = db.parent / "shot.png"
     subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
