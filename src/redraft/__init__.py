@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "arefine": "redraft.api", "refine": "redraft.api", "build_strategy": "redraft.api",
+    "evaluate": "redraft.api", "aevaluate": "redraft.api",
     "Budget": "redraft.context", "Context": "redraft.context",
     "CriticFeedback": "redraft.feedback", "FeedbackSource": "redraft.feedback",
     "Feedback": "redraft.trace", "Verdict": "redraft.trace", "Candidate": "redraft.trace",
@@ -27,6 +28,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "aevaluate",
+    "evaluate",
     "Budget",
     "CallRecord",
     "Candidate",
@@ -56,7 +59,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from redraft.api import arefine, build_strategy, refine
+    from redraft.api import aevaluate, arefine, build_strategy, evaluate, refine
     from redraft.context import Budget, Context
     from redraft.errors import RedraftError
     from redraft.feedback import CriticFeedback, FeedbackSource

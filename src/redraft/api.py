@@ -15,7 +15,9 @@ from redraft.feedback.base import FeedbackSource
 from redraft.models.base import Model
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
+from redraft.report.summary import EvalSummary, summarize
 from redraft.roles import check_role
+from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.runs.store import RunStore
@@ -26,7 +28,7 @@ from redraft.trace import Listener
 
 ModelLike = str | Model | ModelConfig | None
 
-__all__ = ["ModelLike", "arefine", "as_managed", "build_strategy", "refine"]
+__all__ = ["ModelLike", "aevaluate", "arefine", "as_managed", "build_strategy", "evaluate", "refine"]
 
 
 def as_managed(model: ModelLike) -> ManagedModel:
@@ -82,3 +84,41 @@ async def arefine(
 def refine(prompt: str | Problem, **kwargs: Any) -> Outcome:
     """Synchronous `arefine`, for scripts and notebooks without an event loop."""
     return asyncio.run(arefine(prompt, **kwargs))
+
+
+async def aevaluate(
+    task: str,
+    strategies: str | list[str],
+    *,
+    model: ModelLike = None,
+    roles: Mapping[str, ModelLike] | None = None,
+    store: RunStore | None = None,
+    **options: Any,
+) -> EvalSummary:
+    """Run `strategies` (a list, or comma-separated specs) on `task` and return the comparison.
+
+    `options` are `EvalConfig` fields: limit, seed, concurrency, budget_calls, budget_tokens,
+    temperature, max_tokens, params (shared `-p` parameters), cache. Models given by name or
+    config are recorded in the evaluation (so `redraft evals resume` can finish it); model
+    objects (a `ScriptedModel`, your own class) are used as they are.
+    """
+    specs = [s.strip() for s in strategies.split(",")] if isinstance(strategies, str) else list(strategies)
+    bound = {"generator": model, **{check_role(r): m for r, m in (roles or {}).items() if m is not None}}
+    if all(m is None or isinstance(m, str | ModelConfig) for m in bound.values()):
+        configs = {role: m if isinstance(m, ModelConfig) else ModelConfig(model=m)
+                   for role, m in bound.items()}
+        config = EvalConfig(task=task, strategies=specs, generator=configs.pop("generator"),
+                            roles=configs, **options)
+        evaluation = Evaluation(config, store or RunStore())
+    else:
+        managed = {role: as_managed(m) for role, m in bound.items()}
+        config = EvalConfig(task=task, strategies=specs, **options)
+        evaluation = Evaluation(config, store or RunStore(), models=managed)
+    await evaluation.run()
+    summary, _ = summarize(evaluation.store, evaluation.eval_id)
+    return summary
+
+
+def evaluate(task: str, strategies: str | list[str], **kwargs: Any) -> EvalSummary:
+    """Synchronous `aevaluate`."""
+    return asyncio.run(aevaluate(task, strategies, **kwargs))

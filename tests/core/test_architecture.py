@@ -99,3 +99,14 @@ def test_the_record_types_load_without_any_strategy() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('redraft.strategies')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_facade_evaluates_through_the_same_runner() -> None:
+    from redraft.models.scripted import ScriptedModel
+
+    model = ScriptedModel(lambda messages: "The answer is 4.")
+    summary = redraft.evaluate("multiarith", "direct,self_consistency[k=2]", model=model, limit=2,
+                               store=redraft.RunStore())
+    assert [m.strategy for m in summary.strategies] == ["direct", "self_consistency[k=2]"]
+    assert all(m.n == 2 for m in summary.strategies) and summary.complete
+    assert len(model.history) == 2 + 4
