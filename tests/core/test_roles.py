@@ -76,3 +76,17 @@ def test_every_strategy_calls_only_the_roles_it_declares(name: str) -> None:
     assert called and called <= set(strategy.all_roles()), (called, strategy.all_roles())
     assert set(store.get_run(outcome.run_id or "").models) >= set(strategy.all_roles())
     assert PROBLEM.id == outcome.problem_id
+
+
+def test_an_evaluation_stores_its_role_bindings_without_keys_and_reads_old_configs() -> None:
+    from redraft.models.resolve import ModelConfig
+    from redraft.runs.evaluation import EvalConfig
+
+    config = EvalConfig(task="gsm8k", strategies=["direct"], generator=ModelConfig(api_key="g-key"),
+                        roles={"reward": ModelConfig(model="rm", api_key="r-key")})
+    stored = json.dumps(config.stored())
+    assert "g-key" not in stored and "r-key" not in stored and '"rm"' in stored
+    old = EvalConfig.model_validate({"task": "gsm8k", "strategies": ["direct"], "critic": {"model": "big"}})
+    assert old.roles["critic"].model == "big"  # the first release kept the critic in its own field
+    with pytest.raises(ValueError, match="unknown role 'rewarder'"):
+        EvalConfig(task="gsm8k", strategies=["direct"], roles={"rewarder": ModelConfig()})
