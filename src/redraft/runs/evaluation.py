@@ -185,12 +185,11 @@ class Evaluation:
 
         final = await scorer.score(problem, outcome.text)
         own = [c for c in outcome.candidates if c.stage is None]
-        rounds = sorted({c.round for c in own})
-        round_correct = []
-        for r in rounds[:-1]:
-            chosen = strategy.select([c for c in own if c.round <= r])
-            round_correct.append(await correct(chosen.text) if chosen else False)
-        round_correct.append(final.correct)
+        # Each round's answer is the pick the strategy made at the end of that round, while it ran:
+        # re-deriving it now would read fields changed later (MCTSr's back-propagated Q).
+        picks = sorted((p for p in outcome.picks if p.stage is None), key=lambda p: p.round)
+        round_correct = [await correct(p.text) if p.candidate_seq is not None else False
+                         for p in picks[:-1]] + [final.correct]
         samples = [{"answer": c.answer, "correct": await correct(c.text)}
                    for c in own if c.kind == "sample"]
         usage, judged = outcome.usage, scorer.usage
@@ -201,7 +200,7 @@ class Evaluation:
             correct=final.correct, answer=final.extracted, reference=final.reference,
             oracle=outcome.oracle, calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
-            round_correct=round_correct, round_scores=[_mean_score(own, r) for r in rounds],
+            round_correct=round_correct, round_scores=[_mean_score(own, p.round) for p in picks],
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
             judge_tokens=judged.total_tokens,
         )
