@@ -21,7 +21,7 @@ from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
 from redraft.roles import ROLES, RoleError, check_role, fallback  # noqa: F401  (re-exported)
 from redraft.tasks.base import Problem
-from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener
+from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener, Pick
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -123,6 +123,7 @@ class Ledger:
 
 
 Drafter = Callable[[Problem, "Context", int], Awaitable[list[str]]]
+Selector = Callable[[list[Candidate]], Candidate | None]
 
 
 class Context:
@@ -143,6 +144,7 @@ class Context:
         drafter: Drafter | None = None,
         ledger: Ledger | None = None,
         stage: str | None = None,
+        select: Selector | None = None,
     ) -> None:
         if "generator" not in models:
             raise RoleError("a context needs at least a 'generator' model")
@@ -155,6 +157,10 @@ class Context:
         self.drafter = drafter
         self.stage = stage
         self.candidates: list[Candidate] = []
+        #: The strategy's final-answer rule; given (by the runner, to the outer context only),
+        #: the context emits a `Pick` at the end of every round, while the strategy runs.
+        self.select = select
+        self.picks: list[Pick] = []
 
     @property
     def budget(self) -> Budget:
@@ -260,11 +266,33 @@ class Context:
         """Keep a candidate (with its feedback, if any) in order and emit it to the trace."""
         fields.setdefault("answer", self.extract(text))
         fields.setdefault("call_seq", self.ledger.call_for(text))
+        if self.candidates and round > max(c.round for c in self.candidates):
+            self._pick_round(max(c.round for c in self.candidates))
         candidate = Candidate(seq=self.ledger.next_seq(), round=round, kind=kind, text=text,
                               stage=self.stage, **fields)
         self.candidates.append(candidate)
         self.ledger.emit(candidate)
         return candidate
+
+    def _pick_round(self, round_number: int) -> None:
+        """Round `round_number` is over: emit what `select` picks from a snapshot of it now.
+
+        The snapshot is a deep copy, so the pick records the fields as they are at this
+        moment, and `select` (pure, but handed objects the strategy keeps changing) cannot
+        be steered by changes made later.
+        """
+        if self.select is not None:
+            snapshot = [c.model_copy(deep=True) for c in self.candidates]
+            self.emit_pick(round_number, self.select(snapshot))
+
+    def emit_pick(self, round_number: int, chosen: Candidate | None) -> Pick:
+        """Record and emit the answer of one round (the runner emits the last: the final answer)."""
+        pick = Pick(round=round_number, stage=self.stage,
+                    candidate_seq=chosen.seq if chosen else None, text=chosen.text if chosen else "",
+                    answer=chosen.answer if chosen else None, score=chosen.score if chosen else None)
+        self.picks.append(pick)
+        self.ledger.emit(pick)
+        return pick
 
     def annotate(self, candidate: Candidate, feedback: Feedback) -> Candidate:
         """Attach a judgement to a recorded candidate and emit the updated record."""

@@ -71,5 +71,23 @@ class Candidate(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-Event = CallRecord | Candidate
+class Pick(BaseModel):
+    """The answer a strategy would have given had it stopped after `round`, as it was at that moment.
+
+    Emitted while the strategy runs (not re-derived afterwards), so a later change to a
+    candidate (MCTSr's back-propagated Q, a re-grade) cannot rewrite what an earlier round
+    picked: accuracy-by-round and flips score these. The last round's pick is the final
+    answer. `candidate_seq` is None when nothing had been recorded; `stage` is None for
+    the outer strategy.
+    """
+
+    round: int
+    candidate_seq: int | None = None
+    text: str = ""
+    answer: str | None = None
+    score: float | None = None
+    stage: str | None = None
+
+
+Event = CallRecord | Candidate | Pick
 Listener = Callable[[Event], None]

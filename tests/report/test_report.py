@@ -39,6 +39,14 @@ def test_eval_json_has_the_metrics_per_strategy(evaluated) -> None:
     assert len(refine["rounds"]) >= 2 and refine["overall"] is not None
     assert refine["vs_direct"]["token_ratio"] > 1
     assert refine["vs_self_consistency"]["k"] >= 1
+    for comparison in (refine["vs_direct"], refine["vs_self_consistency"]):
+        assert {"n_paired", "delta", "ci_low", "ci_high", "p_value"} <= set(comparison)
+        assert comparison["n_paired"] == 6 and 0 <= comparison["p_value"] <= 1
+        assert comparison["ci_low"] <= comparison["delta"] <= comparison["ci_high"]
+    # The scripted critic's verdicts are always readable; nothing is cut at max_tokens.
+    assert refine["unknown_verdict_rate"] == 0.0
+    assert refine["truncated_rate"] == {"critic": 0.0, "generator": 0.0, "refiner": 0.0}
+    assert by_name["direct"]["unknown_verdict_rate"] is None  # nothing was judged
     assert by_name["self_refine@oracle"]["oracle"] is True and by_name["direct"]["oracle"] is False
     assert out["complete"] is True
 
@@ -49,10 +57,11 @@ def test_report_table_and_html(evaluated) -> None:
     html = db.parent / "report.html"
     result = redraft("evals", "report", eval_id[:6], "--db", str(db), "--html", str(html))
     assert result.returncode == 0, result.stderr
-    assert "self_refine" in result.stdout and "self_refine@oracle [ORACLE]" in result.stdout
+    assert "self_refine" in result.stdout and "self_refine@oracle (oracle)" in result.stdout
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 3
-    assert "multiarith/5" in page and "[ORACLE]" in page and "feedback — verdict" in page
+    assert "multiarith/5" in page and "self_refine@oracle (oracle)" in page and "feedback — verdict" in page
+    assert "unknown verdicts" in page and "n=6" in page
     assert "<script" not in page  # self-contained and static
 
 

@@ -26,7 +26,7 @@ def test_wilson_interval_matches_hand_computation() -> None:
     low, high = wilson_interval(5, 10)
     assert low == pytest.approx(0.2366, abs=1e-3) and high == pytest.approx(0.7634, abs=1e-3)
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-3)
-    assert wilson_interval(0, 0) == (0.0, 0.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # nothing measured: nothing known
 
 
 def test_transition_counts_flips_and_cl_cs() -> None:
@@ -54,9 +54,10 @@ def test_rounds_carry_early_stops_forward() -> None:
 
 def test_reward_hacking_is_flagged_when_scores_rise_but_accuracy_does_not() -> None:
     hacked = [item("s", i, [True, False], round_scores=[0.5, 0.9]) for i in range(2)]
-    assert "possible reward hacking" in reward_hacking(round_stats(hacked))
+    checked, warning = reward_hacking(hacked)
+    assert checked and warning is not None and "possible reward hacking" in warning
     honest = [item("s", i, [False, True], round_scores=[0.5, 0.9]) for i in range(2)]
-    assert reward_hacking(round_stats(honest)) is None
+    assert reward_hacking(honest) == (True, None)
 
 
 def test_vote_prefix_accuracy() -> None:
@@ -80,11 +81,13 @@ def test_comparison_with_direct_and_self_consistency_at_equal_tokens() -> None:
     metrics = {name: strategy_metrics(name, its) for name, its in items.items()}
     compare_at_equal_budget(metrics, items)
     refine = metrics["self_refine"]
-    assert refine.vs_direct == {"accuracy_delta": pytest.approx(0.5), "token_ratio": pytest.approx(2.0)}
+    assert refine.vs_direct is not None and refine.vs_self_consistency is not None
+    assert (refine.vs_direct.delta, refine.vs_direct.token_ratio) == (pytest.approx(0.5), pytest.approx(2.0))
     # 200 tokens buys 2 of self-consistency's 4 samples (100 each): vote("4", "5") -> "4", right.
-    assert refine.vs_self_consistency["k"] == 2
-    assert refine.vs_self_consistency["accuracy"] == 1.0
-    assert refine.vs_self_consistency["accuracy_delta"] == pytest.approx(0.0)
+    assert refine.vs_self_consistency.k == 2
+    assert refine.vs_self_consistency.baseline_accuracy == 1.0
+    assert refine.vs_self_consistency.delta == pytest.approx(0.0)
+    assert not refine.vs_self_consistency.capped
     assert metrics["direct"].vs_direct is None
 
 
@@ -95,8 +98,8 @@ def test_baselines_are_found_under_their_parameters() -> None:
              "direct>self_refine": [item("direct>self_refine", 0, [True])]}
     metrics = {name: strategy_metrics(name, its) for name, its in items.items()}
     compare_at_equal_budget(metrics, items)
-    assert metrics["direct>self_refine"].vs_direct["accuracy_delta"] == 1.0
-    assert metrics["direct>self_refine"].vs_self_consistency["accuracy"] == 1.0
+    assert metrics["direct>self_refine"].vs_direct.delta == 1.0  # type: ignore[union-attr]
+    assert metrics["direct>self_refine"].vs_self_consistency.baseline_accuracy == 1.0  # type: ignore[union-attr]
 
 
 def test_refinement_gap_compares_with_the_vote_over_the_strategys_own_samples() -> None:
@@ -105,5 +108,7 @@ def test_refinement_gap_compares_with_the_vote_over_the_strategys_own_samples() 
     right_majority = [{"answer": "4", "correct": True}] * 3
     items = [item("gsr", 0, [True], samples=wrong_majority), item("gsr", 1, [False], samples=right_majority)]
     m = strategy_metrics("gsr", items)
-    assert m.sample_vote_accuracy == 0.5 and m.refinement_gap == 0.0
+    assert m.sample_vote_accuracy == 0.5 and m.refinement_gap is not None
+    assert (m.refinement_gap.delta, m.refinement_gap.n_paired) == (0.0, 2)
+    assert m.refinement_gap.p_value == 1.0  # one discordant pair each way
     assert strategy_metrics("direct", [item("direct", 0, [True])]).refinement_gap is None

@@ -215,8 +215,9 @@ def test_a_fresh_run_store_has_the_candidate_links(tmp_path) -> None:
     assert columns(store.db, "calls")["stage"] == ("text", 0)
     assert applied(store.db) == migrations.names == [
         "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links",
-        "m005_call_stage",
+        "m005_call_stage", "m006_picks",
     ]
+    assert columns(store.db, "picks")["candidate_seq"] == ("integer", 0)
 
 
 def legacy_store(path: Path) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from redraft.extras import needs_extra
 from redraft.report.summary import EvalSummary
+from redraft.report.table import paired
 from redraft.runs.eval_store import ItemResult
-from redraft.runs.metrics import plain_stage
+from redraft.runs.metrics import REWARD_NOT_CHECKED, plain_stage
 from redraft.runs.store import RunNotFound, RunStore
 
 FEATURE = "the HTML report"
@@ -37,29 +38,43 @@ pre { white-space: pre-wrap; background: #fafafa; border: 1px solid #eee; paddin
 {% if not s.complete %}<p class="warn">This evaluation is incomplete ({{ s.eval.status }}):
  resume it with <code>redraft evals resume {{ s.eval.id }}</code>.</p>{% endif %}
 <h2>Comparison</h2>
+<p>How to read these numbers: <code>docs/numbers.md</code>. Deltas are paired (problems both sides
+finished): delta [95% paired bootstrap interval], McNemar exact p, n paired.</p>
 <table><tr><th>strategy</th><th>n</th><th>accuracy (95% CI)</th><th>accuracy by round</th>
 <th>wrong→right / right→wrong</th><th>CL / CS</th><th>calls / problem</th><th>tokens / problem</th>
-<th>vs direct</th><th>vs self-consistency at equal tokens</th></tr>
+<th>vs direct</th><th>vs self-consistency at equal tokens</th><th>unknown verdicts</th>
+<th>truncated (per role)</th></tr>
 {% for m in s.strategies %}<tr class="{{ 'oracle' if m.oracle }}">
-<td>{{ m.strategy }}{% if m.oracle %} <b>[ORACLE]</b>{% endif %}</td><td>{{ m.n }}</td>
+<td>{{ m.label }}</td><td>{{ m.n }}</td>
 <td>{{ pct(m.accuracy) }} ({{ pct(m.ci_low) }}–{{ pct(m.ci_high) }})</td>
-<td>{% for r in m.rounds %}{{ pct(r.accuracy) }}{% if not loop.last %} → {% endif %}{% endfor %}</td>
+<td>{% for r in m.rounds %}{{ pct(r.accuracy) }}{% if r.change %} (CL {{ pct(r.change.cl) }}, CS
+ {{ pct(r.change.cs) }}, base {{ r.change.n_base }}){% endif %}{% if not loop.last %} → {% endif %}
+{% endfor %}</td>
 <td>{% if m.overall %}{{ m.overall.wrong_to_right }} / {{ m.overall.right_to_wrong }}{% endif %}</td>
 <td>{% if m.overall %}{{ pct(m.overall.cl) }} / {{ pct(m.overall.cs) }}{% endif %}</td>
 <td>{{ '%.1f' % m.calls_per_problem }}</td><td>{{ '%.0f' % m.tokens_per_problem }}</td>
-<td>{% if m.vs_direct %}{{ '%+.1f' % (100 * m.vs_direct.accuracy_delta) }} pts at
- {{ '%.1f' % m.vs_direct.token_ratio }}× tokens{% endif %}</td>
-<td>{% if m.vs_self_consistency %}{{ '%+.1f' % (100 * m.vs_self_consistency.accuracy_delta) }} pts vs
- k={{ m.vs_self_consistency.k }} ({{ pct(m.vs_self_consistency.accuracy) }}){% endif %}</td></tr>
+<td>{% if m.vs_direct %}{{ paired(m.vs_direct) }} at {{ '%.1f' % m.vs_direct.token_ratio }}× tokens
+{% endif %}</td>
+<td>{% if m.vs_self_consistency %}{{ paired(m.vs_self_consistency) }} vs k={{ m.vs_self_consistency.k }}
+ ({{ pct(m.vs_self_consistency.baseline_accuracy) }})
+{% if m.vs_self_consistency.capped %} <b>CAPPED</b>{% endif %}
+{% endif %}</td>
+<td>{{ pct(m.unknown_verdict_rate) }}</td>
+<td>{% for role, rate in m.truncated_rate|dictsort %}{{ role }} {{ pct(rate) }}
+{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 {% endfor %}</table>
 {% for m in s.strategies %}
 {% if m.refinement_gap is not none and m.strategy not in voters %}
-<p>{{ m.strategy }}: refinement gap {{ '%+.1f' % (100 * m.refinement_gap) }} pts (accuracy minus the majority
-vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}{% if m.reward_hacking %}
-<p class="warn">{{ m.strategy }}: {{ m.reward_hacking }}</p>
-{% endif %}{% if m.oracle %}<p class="warn">{{ m.strategy }} used ORACLE feedback (it reads the reference):
+<p>{{ m.label }}: refinement gap {{ paired(m.refinement_gap) }} (accuracy minus the majority
+vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}
+{% if m.vs_self_consistency and m.vs_self_consistency.note %}<p>{{ m.label }}: vs self-consistency:
+ {{ m.vs_self_consistency.note }}</p>{% endif %}{% if m.reward_hacking %}
+<p class="warn">{{ m.label }}: {{ m.reward_hacking }}</p>
+{% elif m.rounds|length > 1 and not m.reward_hacking_checked %}<p>{{ m.label }}: {{ not_checked }}</p>
+{% endif %}{% if m.oracle %}<p class="warn">{{ m.label }} used ORACLE feedback (it reads the reference):
  an upper bound, not a deployable result.</p>{% endif %}{% endfor %}
-<p>CL = P(right after | right before), CS = P(right after | wrong before), from first to final answer.
+<p>CL = P(right after | right before), CS = P(right after | wrong before): per round over the problems
+still being revised in it (base), and from first to final answer over every problem.
 Intervals are 95% Wilson intervals.</p>
 <h2>Figures</h2>
 <div class="figures"><img alt="accuracy against tokens" src="{{ fig_cost }}">
@@ -108,7 +123,7 @@ def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store:
     model = generator.get("model") or ("local" if not generator.get("base_url") else generator["base_url"])
     environment = Environment(autoescape=True)
     return environment.from_string(TEMPLATE).render(
-        s=summary, pct=pct, problems=ordered, model=model,
+        s=summary, pct=pct, paired=paired, problems=ordered, model=model, not_checked=REWARD_NOT_CHECKED,
         voters={m.strategy for m in summary.strategies if plain_stage(m.strategy) == "self_consistency"},
         fig_cost=plots.accuracy_vs_tokens(summary.strategies),
         fig_rounds=plots.accuracy_by_round(summary.strategies),

@@ -32,16 +32,24 @@ def _data_uri(figure: plt.Figure) -> str:
 
 
 def accuracy_vs_tokens(metrics: list[StrategyMetrics]) -> str:
+    """Each strategy's accuracy at its cost, with the resampling curve (self-consistency at k = 1..K,
+    re-voted): a strategy below that curve would have done better spending its tokens on samples."""
     figure, axes = plt.subplots(figsize=(6, 4))
     for m in metrics:
         low, high = m.accuracy - m.ci_low, m.ci_high - m.accuracy
         axes.errorbar(m.tokens_per_problem, m.accuracy, yerr=[[low], [high]], fmt="o", capsize=4)
-        axes.annotate(m.strategy + (" (oracle)" if m.oracle else ""), (m.tokens_per_problem, m.accuracy),
+        axes.annotate(m.label, (m.tokens_per_problem, m.accuracy),
                       textcoords="offset points", xytext=(6, 6), fontsize=8)
+        if m.resampling_curve:
+            axes.plot([p["tokens_per_problem"] for p in m.resampling_curve],
+                      [p["accuracy"] for p in m.resampling_curve], linestyle="--", marker=".",
+                      color="gray", label=f"{m.label} at k = 1..{len(m.resampling_curve)} (re-voted)")
     axes.set_xlabel("tokens per problem")
     axes.set_ylabel("accuracy (95% CI)")
     axes.set_ylim(-0.05, 1.05)
     axes.set_title("Accuracy against cost")
+    if any(m.resampling_curve for m in metrics):
+        axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
     return _data_uri(figure)
 
@@ -50,7 +58,7 @@ def accuracy_by_round(metrics: list[StrategyMetrics]) -> str:
     figure, axes = plt.subplots(figsize=(6, 4))
     for m in metrics:
         rounds = [r.round for r in m.rounds]
-        axes.plot(rounds, [r.accuracy for r in m.rounds], marker="o", label=m.strategy)
+        axes.plot(rounds, [r.accuracy for r in m.rounds], marker="o", label=m.label)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("round (0 = first draft)")
     axes.set_ylabel("accuracy")
@@ -69,7 +77,7 @@ def flips(metrics: list[StrategyMetrics]) -> str:
         for r in m.rounds[1:]:
             if r.change is None:
                 continue
-            labels.append(f"{m.strategy}\nr{r.round}")
+            labels.append(f"{m.label}\nr{r.round}")
             gained.append(r.change.wrong_to_right)
             lost.append(-r.change.right_to_wrong)
     positions = range(len(labels))

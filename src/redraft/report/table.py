@@ -6,11 +6,27 @@ from rich.console import Console
 from rich.table import Table
 
 from redraft.report.summary import EvalSummary
-from redraft.runs.metrics import plain_stage
+from redraft.runs.metrics import REWARD_NOT_CHECKED, Comparison, StrategyMetrics, plain_stage
 
 
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
+
+
+def paired(c: Comparison | None) -> str:
+    """A paired delta with its base and test: `+10.0% [-5.0%, +25.0%] p=0.38 n=20`."""
+    if c is None:
+        return ""
+    if c.delta is None:
+        return "no paired problems"
+    return f"{c.delta:+.1%} [{c.ci_low:+.1%}, {c.ci_high:+.1%}] p={c.p_value:.2g} n={c.n_paired}"
+
+
+def verdicts(m: StrategyMetrics) -> str:
+    """Unknown verdicts, then the truncated share of each role that had any truncation."""
+    unknown = "–" if m.unknown_verdict_rate is None else f"{m.unknown_verdict_rate:.0%}"
+    cut = ", ".join(f"{role} {rate:.0%}" for role, rate in sorted(m.truncated_rate.items()) if rate)
+    return f"{unknown} / {cut or '0%'}"
 
 
 def render_table(summary: EvalSummary, console: Console) -> None:
@@ -19,30 +35,40 @@ def render_table(summary: EvalSummary, console: Console) -> None:
               else f" · {record.status.upper()}: resume with redraft evals resume {record.id}")
     table = Table(title=f"eval {record.id} · {record.task} · {summary.problems} problems{status}")
     for column in ("strategy", "n", "accuracy (95% CI)", "by round", "w→r / r→w", "CL / CS",
-                   "calls/prob", "tokens/prob", "vs direct", "vs SC @ equal tokens"):
+                   "calls/prob", "tokens/prob", "vs direct (paired)", "vs SC @ equal tokens (paired)",
+                   "unknown verdict / truncated"):
         table.add_column(column, overflow="fold", no_wrap=column == "strategy")
     for m in summary.strategies:
-        name = m.strategy + (" [ORACLE]" if m.oracle else "")
         by_round = " → ".join(pct(r.accuracy) for r in m.rounds) if len(m.rounds) > 1 else ""
         flips = (f"{m.overall.wrong_to_right} / {m.overall.right_to_wrong}" if m.overall else "")
         clcs = f"{pct(m.overall.cl)} / {pct(m.overall.cs)}" if m.overall else ""
-        vs_direct = (f"{m.vs_direct['accuracy_delta']:+.1%} at {m.vs_direct['token_ratio']:.1f}× tokens"
-                     if m.vs_direct else "")
-        vs_sc = (f"{m.vs_self_consistency['accuracy_delta']:+.1%} (k={m.vs_self_consistency['k']})"
-                 if m.vs_self_consistency else "")
-        table.add_row(name, str(m.n), f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
+        vs_direct = paired(m.vs_direct)
+        if m.vs_direct and m.vs_direct.token_ratio is not None:
+            vs_direct += f" at {m.vs_direct.token_ratio:.1f}× tokens"
+        sc = m.vs_self_consistency
+        vs_sc = f"{paired(sc)} (k={sc.k}{', CAPPED' if sc.capped else ''})" if sc else ""
+        table.add_row(m.label, str(m.n), f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
                       by_round, flips, clcs, f"{m.calls_per_problem:.1f}", f"{m.tokens_per_problem:.0f}",
-                      vs_direct, vs_sc)
+                      vs_direct, vs_sc, verdicts(m))
     console.print(table)
     for m in summary.strategies:
-        if m.refinement_gap is not None and plain_stage(m.strategy) != "self_consistency":
-            console.print(f"{m.strategy}: refinement gap {m.refinement_gap:+.1%} (accuracy minus the "
-                          f"majority vote over its own samples, {m.sample_vote_accuracy:.1%})")
-        if m.reward_hacking:
-            console.print(f"[yellow]warning[/yellow] {m.strategy}: {m.reward_hacking}")
-        if m.judge_calls:
-            console.print(f"{m.strategy}: graded by a judge model: {m.judge_calls} judge calls, "
-                          f"{m.judge_tokens} judge tokens (not in the method's cost above)")
-        if m.oracle:
-            console.print(f"note: {m.strategy} used ORACLE feedback (reads the reference): an upper bound, "
-                          "not a deployable result")
+        notes(m, console)
+
+
+def notes(m: StrategyMetrics, console: Console) -> None:
+    """What the table cannot say in a cell: gaps, caps, unchecked or suspected reward hacking, costs."""
+    if m.refinement_gap is not None and plain_stage(m.strategy) != "self_consistency":
+        console.print(f"{m.label}: refinement gap {paired(m.refinement_gap)} (accuracy minus the "
+                      f"majority vote over its own samples, {pct(m.sample_vote_accuracy)})")
+    if m.vs_self_consistency is not None and m.vs_self_consistency.note:
+        console.print(f"{m.label}: vs self-consistency: {m.vs_self_consistency.note}")
+    if m.reward_hacking:
+        console.print(f"[yellow]warning[/yellow] {m.label}: {m.reward_hacking}")
+    elif len(m.rounds) > 1 and not m.reward_hacking_checked:
+        console.print(f"{m.label}: {REWARD_NOT_CHECKED}")
+    if m.judge_calls:
+        console.print(f"{m.label}: graded by a judge model: {m.judge_calls} judge calls, "
+                      f"{m.judge_tokens} judge tokens (not in the method's cost above)")
+    if m.oracle:
+        console.print(f"note: {m.label} used ORACLE feedback (reads the reference): an upper bound, "
+                      "not a deployable result")

@@ -38,6 +38,13 @@ class ItemResult(BaseModel):
     #: What grading cost (model-graded tasks): never part of the method's calls and tokens.
     judge_calls: int = 0
     judge_tokens: int = 0
+    #: Candidates (any stage) that got a verdict, and those whose verdict could not be parsed.
+    verdicts_judged: int = 0
+    verdicts_unknown: int = 0
+    #: Per role, the run's calls and those that stopped at max_tokens (finish_reason "length");
+    #: a model-graded task's grading calls are under "judge".
+    calls_by_role: dict[str, int] = Field(default_factory=dict)
+    truncated_by_role: dict[str, int] = Field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -54,7 +61,8 @@ class EvalRecord(BaseModel):
     wall_s: float
 
 
-DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens")
+DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens",
+                 "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role")
 
 
 class EvalStore:

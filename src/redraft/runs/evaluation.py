@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -31,7 +31,7 @@ from redraft.strategies.base import Strategy
 from redraft.strategies.registry import build_strategy, check_shared_params, outer_params
 from redraft.tasks.base import Problem, Task
 from redraft.tasks.registry import get_task
-from redraft.trace import Candidate
+from redraft.trace import CallRecord, Candidate, Verdict
 
 
 class EvalConfig(BaseModel):
@@ -185,26 +185,55 @@ class Evaluation:
 
         final = await scorer.score(problem, outcome.text)
         own = [c for c in outcome.candidates if c.stage is None]
-        rounds = sorted({c.round for c in own})
-        round_correct = []
-        for r in rounds[:-1]:
-            chosen = strategy.select([c for c in own if c.round <= r])
-            round_correct.append(await correct(chosen.text) if chosen else False)
-        round_correct.append(final.correct)
-        samples = [{"answer": c.answer, "correct": await correct(c.text)}
-                   for c in own if c.kind == "sample"]
+        # Each round's answer is the pick the strategy made at the end of that round, while it ran:
+        # re-deriving it now would read fields changed later (MCTSr's back-propagated Q).
+        picks = sorted((p for p in outcome.picks if p.stage is None), key=lambda p: p.round)
+        round_correct = [await correct(p.text) if p.candidate_seq is not None else False
+                         for p in picks[:-1]] + [final.correct]
+        samples = [await self.sample_record(problem, c, correct) for c in own if c.kind == "sample"]
         usage, judged = outcome.usage, scorer.usage
         if outcome.run_id is not None and judged.calls:
             self.store.set_judge_usage(outcome.run_id, judged)
+        counts = self.trace_counts(outcome.run_id, outcome.candidates)
         return ItemResult(
             strategy=spec, problem_id=problem.id, problem_index=index, run_id=outcome.run_id,
             correct=final.correct, answer=final.extracted, reference=final.reference,
             oracle=outcome.oracle, calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
-            round_correct=round_correct, round_scores=[_mean_score(own, r) for r in rounds],
+            round_correct=round_correct, round_scores=[_mean_score(own, p.round) for p in picks],
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
-            judge_tokens=judged.total_tokens,
+            judge_tokens=judged.total_tokens, **counts,
         )
+
+    async def sample_record(self, problem: Problem, sample: Candidate,
+                            correct: Callable[[str], Awaitable[bool]]) -> dict[str, Any]:
+        """A sample's answer and correctness; on code, whether it passes the visible tests too, so
+        the resampling baseline can pick the first passing sample (Olausson et al.)."""
+        record: dict[str, Any] = {"answer": sample.answer, "correct": await correct(sample.text)}
+        if self.task.answer_type == "code" and problem.metadata.get("tests"):
+            from redraft.feedback.tests import TestsFeedback  # the sandbox, only for code tasks
+
+            verdict = (await TestsFeedback().judge(problem, sample.text)).verdict
+            record["visible"] = verdict == Verdict.OK
+        return record
+
+    def trace_counts(self, run_id: str | None, candidates: list[Candidate]) -> dict[str, Any]:
+        """Verdicts judged and unknown, calls and truncated calls per role, read from the stored run
+        (every stage, and the grading calls under "judge"), else from the outcome's candidates."""
+        calls: list[CallRecord] = []
+        if run_id is not None:
+            run = self.store.get_run(run_id)
+            candidates, calls = run.candidates, run.call_records
+        judged = [c for c in candidates if c.verdict is not None]
+        by_role: dict[str, int] = {}
+        truncated: dict[str, int] = {}
+        for call in calls:
+            role = "judge" if call.stage == "scoring" else call.role
+            by_role[role] = by_role.get(role, 0) + 1
+            truncated[role] = truncated.get(role, 0) + (call.finish_reason == "length")
+        return {"verdicts_judged": len(judged),
+                "verdicts_unknown": sum(c.verdict == Verdict.UNKNOWN for c in judged),
+                "calls_by_role": by_role, "truncated_by_role": truncated}
 
 
 def _mean_score(candidates: list[Candidate], round_number: int) -> float | None:

@@ -1,27 +1,34 @@
 """The numbers that say whether refinement helped, and at what cost.
 
 Pure functions over scored items, so each is unit-tested on hand-computed
-examples. Round r of a problem is the answer the strategy would have given had
-it stopped after round r; a problem that stopped early keeps its last answer.
+examples. Round r of a problem is the answer the strategy picked at the end of
+round r, while it ran; a problem that stopped early keeps its last answer for
+accuracy, but is not in a later round's CL/CS base. Every delta is paired: it is
+computed on the problems both sides finished and carries McNemar's exact p-value
+and a paired bootstrap interval. docs/numbers.md states every definition.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from redraft.runs.eval_store import ItemResult
+from redraft.runs.paired import mcnemar_exact, paired_bootstrap
 from redraft.strategies.base import StrategyError
 from redraft.strategies.registry import parse_spec
 from redraft.strategies.voting import vote
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval: honest at small n and near 0 or 1, unlike the normal one."""
+    """95% Wilson score interval: honest at small n and near 0 or 1, unlike the normal one.
+
+    With n = 0 nothing is known: the interval is all of (0, 1), never a confident (0, 0).
+    """
     if n == 0:
-        return (0.0, 0.0)
+        return (0.0, 1.0)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -32,13 +39,19 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+def label(strategy: str, oracle: bool) -> str:
+    """A strategy's name as every figure shows it: oracle lines say so."""
+    return f"{strategy} (oracle)" if oracle else strategy
+
+
 class Transition(BaseModel):
-    """What happened between two rounds (or first and final answer)."""
+    """What happened between two rounds (or first and final answer), over `n_base` problems."""
 
     wrong_to_right: int
     right_to_wrong: int
     cl: float | None  # P(right after | right before): confidence in right answers
     cs: float | None  # P(right after | wrong before): ability to fix wrong ones
+    n_base: int = 0  # the problems the transition is over (per round: those still being revised)
 
 
 def transition(before: Sequence[bool], after: Sequence[bool]) -> Transition:
@@ -50,14 +63,15 @@ def transition(before: Sequence[bool], after: Sequence[bool]) -> Transition:
         right_to_wrong=len(right_before) - sum(right_before),
         cl=ratio(sum(right_before), len(right_before)),
         cs=ratio(sum(wrong_before), len(wrong_before)),
+        n_base=len(pairs),
     )
 
 
 class RoundStats(BaseModel):
     round: int
-    accuracy: float
+    accuracy: float  # over every problem, an early stop carrying its last answer forward
     mean_score: float | None
-    change: Transition | None  # from the previous round; None for round 0
+    change: Transition | None  # from the previous round, over the problems revised in it; None for 0
 
 
 def padded_rounds(items: Sequence[ItemResult]) -> list[list[bool]]:
@@ -78,37 +92,106 @@ def round_stats(items: Sequence[ItemResult]) -> list[RoundStats]:
     for r in range(len(rows[0])):
         column = [row[r] for row in rows]
         scores = [s for i in items if r < len(i.round_scores) and (s := i.round_scores[r]) is not None]
+        revised = [row for item, row in zip(items, rows, strict=True) if len(item.round_correct) > r]
         stats.append(RoundStats(
             round=r,
             accuracy=sum(column) / len(column),
             mean_score=sum(scores) / len(scores) if scores else None,
-            change=transition([row[r - 1] for row in rows], column) if r else None,
+            change=transition([row[r - 1] for row in revised], [row[r] for row in revised]) if r else None,
         ))
     return stats
 
 
-def reward_hacking(rounds: Sequence[RoundStats], min_rise: float = 0.05) -> str | None:
-    """Pan et al.: the critic's own score rises across rounds while verified accuracy does not."""
-    scored = [r for r in rounds if r.mean_score is not None]
-    if len(scored) < 2:
-        return None
-    first, last = scored[0], scored[-1]
-    rise = (last.mean_score or 0.0) - (first.mean_score or 0.0)
-    if rise > min_rise and last.accuracy <= first.accuracy:
-        return (f"critic score rose {first.mean_score:.2f}→{last.mean_score:.2f} (rounds {first.round}→"
-                f"{last.round}) while accuracy went {first.accuracy:.1%}→{last.accuracy:.1%}: "
-                "possible reward hacking")
-    return None
+REWARD_NOT_CHECKED = "reward hacking not checked (no critic scores in both the first and the last round)"
+"""What the report says of a multi-round strategy whose critic gave no scores to compare."""
+
+
+def carried_scores(item: ItemResult, depth: int) -> list[float | None]:
+    """An item's mean critic score per round, its last one carried forward as accuracy is."""
+    scores = list(item.round_scores)
+    return scores + [scores[-1] if scores else None] * (depth - len(scores))
+
+
+def reward_hacking(items: Sequence[ItemResult], min_rise: float = 0.05) -> tuple[bool, str | None]:
+    """Pan et al.: the critic's own score rises across rounds while verified accuracy does not.
+
+    Paired: only problems with a critic score in the first round and (carried forward) in the
+    last are compared, scores and accuracy over the same problems. Returns (checked, warning).
+    """
+    rows = padded_rounds(items)
+    depth = len(rows[0]) if rows else 0
+    paired = [(scores[0], scores[-1], row[0], row[-1])
+              for item, row in zip(items, rows, strict=True)
+              if (scores := carried_scores(item, depth)) and scores[0] is not None and scores[-1] is not None]
+    if depth < 2 or not paired:
+        return False, None
+    n = len(paired)
+    first = sum(p[0] for p in paired if p[0] is not None) / n
+    last = sum(p[1] for p in paired if p[1] is not None) / n
+    acc_first, acc_last = sum(p[2] for p in paired) / n, sum(p[3] for p in paired) / n
+    if last - first > min_rise and acc_last <= acc_first:
+        return True, (f"critic score rose {first:.2f}→{last:.2f} (rounds 0→{depth - 1}, {n} paired problems)"
+                      f" while accuracy went {acc_first:.1%}→{acc_last:.1%}: possible reward hacking")
+    return True, None
+
+
+def resampled_correct(item: ItemResult, k: int) -> bool:
+    """Whether resampling k times answers right: a majority vote over the first k samples, or on
+    code (samples carrying `visible`) the first of them passing the visible tests (Olausson et al.);
+    with none passing, the first sample."""
+    samples = item.samples[:k]
+    if not samples:
+        return False
+    if all("visible" in s for s in samples):
+        passing = [s for s in samples if s.get("visible")]
+        return bool((passing or samples)[0].get("correct"))
+    result = vote([s.get("answer") for s in samples])
+    return any(s.get("answer") == result.winner and s.get("correct") for s in samples)
 
 
 def vote_prefix_accuracy(items: Sequence[ItemResult], k: int) -> float:
-    """Accuracy of a majority vote over each problem's first k samples."""
-    right = 0
-    for item in items:
-        samples = item.samples[:k]
-        result = vote([s.get("answer") for s in samples])
-        right += any(s.get("answer") == result.winner and s.get("correct") for s in samples)
-    return right / len(items) if items else 0.0
+    """Accuracy of resampling over each problem's first k samples (see `resampled_correct`)."""
+    return sum(resampled_correct(i, k) for i in items) / len(items) if items else 0.0
+
+
+class Comparison(BaseModel):
+    """A paired accuracy difference: this strategy minus a baseline, on the problems both finished.
+
+    `delta` is None when no problem is paired; `ci_low`/`ci_high` are a seeded paired bootstrap
+    95% interval on the difference, `p_value` McNemar's exact test.
+    """
+
+    n_paired: int
+    delta: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    baseline_accuracy: float | None = None
+    token_ratio: float | None = None  # vs direct: this strategy's tokens over the baseline's
+    k: int | None = None  # vs self-consistency: the samples the equal-token baseline votes over
+    tokens_per_problem: float | None = None  # what that baseline costs
+    capped: bool = False  # self-consistency's K samples cost less than this strategy
+    note: str = ""
+
+
+def paired_comparison(mine: dict[str, bool], baseline: dict[str, bool], **extra: object) -> Comparison:
+    """Compare per-problem correctness on the problems both sides have."""
+    shared = [pid for pid in mine if pid in baseline]
+    first, second = [mine[p] for p in shared], [baseline[p] for p in shared]
+    n = len(shared)
+    interval = paired_bootstrap(first, second)
+    only_first = sum(a and not b for a, b in zip(first, second, strict=True))
+    only_second = sum(b and not a for a, b in zip(first, second, strict=True))
+    return Comparison(
+        n_paired=n, delta=(sum(first) - sum(second)) / n if n else None,
+        ci_low=interval[0] if interval else None, ci_high=interval[1] if interval else None,
+        p_value=mcnemar_exact(only_first, only_second) if n else None,
+        baseline_accuracy=sum(second) / n if n else None, **extra,  # type: ignore[arg-type]
+    )
+
+
+def by_problem(items: Sequence[ItemResult], correct: Callable[[ItemResult], bool]) -> dict[str, bool]:
+    return {i.problem_id: correct(i) for i in items}
 
 
 class StrategyMetrics(BaseModel):
@@ -120,7 +203,7 @@ class StrategyMetrics(BaseModel):
     ci_low: float
     ci_high: float
     rounds: list[RoundStats]
-    overall: Transition | None  # first answer -> final answer
+    overall: Transition | None  # first answer -> final answer, over every problem
     calls: int
     prompt_tokens: int
     completion_tokens: int
@@ -131,10 +214,34 @@ class StrategyMetrics(BaseModel):
     judge_calls: int = 0
     judge_tokens: int = 0
     reward_hacking: str | None = None
+    reward_hacking_checked: bool = False
     sample_vote_accuracy: float | None = None  # majority vote over the strategy's own samples
-    refinement_gap: float | None = None  # accuracy minus that vote (GSR's "refinement gap")
-    vs_direct: dict[str, float] | None = None
-    vs_self_consistency: dict[str, float | int | str] | None = None
+    refinement_gap: Comparison | None = None  # accuracy minus that vote (GSR's "refinement gap")
+    vs_direct: Comparison | None = None
+    vs_self_consistency: Comparison | None = None
+    #: Share of judged candidates whose verdict could not be parsed (None: nothing was judged).
+    unknown_verdict_rate: float | None = None
+    #: Per role, the share of its calls that stopped at max_tokens (finish_reason "length").
+    truncated_rate: dict[str, float] = Field(default_factory=dict)
+    #: Self-consistency only: accuracy and tokens at k = 1..K samples, re-voted (the resampling curve).
+    resampling_curve: list[dict[str, float]] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return label(self.strategy, self.oracle)
+
+
+def verdict_and_truncation(items: Sequence[ItemResult]) -> tuple[float | None, dict[str, float]]:
+    """The unknown-verdict rate over judged candidates, and per role the truncated share of calls."""
+    judged = sum(i.verdicts_judged for i in items)
+    unknown = sum(i.verdicts_unknown for i in items)
+    calls: dict[str, int] = {}
+    truncated: dict[str, int] = {}
+    for item in items:
+        for role, count in item.calls_by_role.items():
+            calls[role] = calls.get(role, 0) + count
+            truncated[role] = truncated.get(role, 0) + item.truncated_by_role.get(role, 0)
+    return ratio(unknown, judged), {role: truncated[role] / count for role, count in calls.items() if count}
 
 
 def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetrics:
@@ -146,7 +253,12 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
     prompt = sum(i.prompt_tokens for i in items)
     completion = sum(i.completion_tokens for i in items)
     sampled = n > 0 and all(i.samples for i in items)
-    vote_accuracy = vote_prefix_accuracy(items, min(len(i.samples) for i in items)) if sampled else None
+    k = min((len(i.samples) for i in items), default=0)
+    vote_accuracy = vote_prefix_accuracy(items, k) if sampled else None
+    gap = (paired_comparison(by_problem(items, lambda i: i.correct),
+                             by_problem(items, lambda i: resampled_correct(i, k))) if sampled else None)
+    checked, hacking = reward_hacking(items)
+    unknown_rate, truncated = verdict_and_truncation(items)
     return StrategyMetrics(
         strategy=strategy, oracle=any(i.oracle for i in items), n=n, correct=correct,
         accuracy=correct / n if n else 0.0, ci_low=low, ci_high=high, rounds=rounds,
@@ -154,10 +266,10 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
         calls=sum(i.calls for i in items), prompt_tokens=prompt, completion_tokens=completion,
         tokens_per_problem=(prompt + completion) / n if n else 0.0,
         calls_per_problem=sum(i.calls for i in items) / n if n else 0.0,
-        wall_s=sum(i.wall_s for i in items), reward_hacking=reward_hacking(rounds),
+        wall_s=sum(i.wall_s for i in items), reward_hacking=hacking, reward_hacking_checked=checked,
         judge_calls=sum(i.judge_calls for i in items), judge_tokens=sum(i.judge_tokens for i in items),
-        sample_vote_accuracy=vote_accuracy,
-        refinement_gap=None if vote_accuracy is None else correct / n - vote_accuracy,
+        sample_vote_accuracy=vote_accuracy, refinement_gap=gap,
+        unknown_verdict_rate=unknown_rate, truncated_rate=truncated,
     )
 
 
@@ -173,28 +285,42 @@ def plain_stage(spec: str) -> str | None:
 def compare_at_equal_budget(
     metrics: dict[str, StrategyMetrics], items: dict[str, list[ItemResult]]
 ) -> None:
-    """Fill each strategy's comparison with `direct` and with `self_consistency` at its token budget.
+    """Fill each strategy's paired comparison with `direct` and with `self_consistency` at its tokens.
 
     Self-consistency with K samples also tells what k < K samples would have
-    scored (vote over each problem's first k), at about k/K of its tokens; a
-    strategy is compared with the largest k that costs no more than it did.
+    scored (re-voted over each problem's first k), at about k/K of its tokens; a
+    strategy is compared with the largest k that costs no more than it did. When
+    even K samples cost less than the strategy, the comparison is `capped` and says so.
     """
     direct_name = next((name for name in metrics if plain_stage(name) == "direct"), None)
     direct = metrics.get(direct_name or "")
     sc_name = next((name for name in metrics if plain_stage(name) == "self_consistency"), None)
     sc_items = items.get(sc_name or "", [])
     sc_k = min((len(i.samples) for i in sc_items), default=0)
+    per_sample = metrics[sc_name].tokens_per_problem / sc_k if sc_k and sc_name else 0.0
+    if sc_k and sc_name:
+        metrics[sc_name].resampling_curve = [
+            {"k": k, "tokens_per_problem": k * per_sample, "accuracy": vote_prefix_accuracy(sc_items, k)}
+            for k in range(1, sc_k + 1)]
     for name, m in metrics.items():
-        if direct is not None and name != direct_name and direct.tokens_per_problem:
-            m.vs_direct = {"accuracy_delta": m.accuracy - direct.accuracy,
-                           "token_ratio": m.tokens_per_problem / direct.tokens_per_problem}
+        mine = by_problem(items.get(name, []), lambda i: i.correct)
+        if direct is not None and direct_name and name != direct_name and direct.tokens_per_problem:
+            m.vs_direct = paired_comparison(mine, by_problem(items[direct_name], lambda i: i.correct),
+                                            token_ratio=m.tokens_per_problem / direct.tokens_per_problem)
         if sc_k and name != sc_name:
-            per_sample = metrics[sc_name].tokens_per_problem / sc_k  # type: ignore[index]
-            k = max(1, min(sc_k, int(m.tokens_per_problem // per_sample) if per_sample else sc_k))
-            accuracy = vote_prefix_accuracy(sc_items, k)
-            m.vs_self_consistency = {
-                "k": k, "tokens_per_problem": k * per_sample, "accuracy": accuracy,
-                "accuracy_delta": m.accuracy - accuracy,
-                "note": "" if k * per_sample <= m.tokens_per_problem * 1.05 else
-                        "self_consistency's smallest setting costs more than this strategy",
-            }
+            m.vs_self_consistency = _vs_resampling(m, mine, sc_items, sc_k, per_sample)
+
+
+def _vs_resampling(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[ItemResult], sc_k: int,
+                   per_sample: float) -> Comparison:
+    affordable = int(m.tokens_per_problem // per_sample) if per_sample else sc_k
+    k = max(1, min(sc_k, affordable))
+    capped = affordable > sc_k
+    note = ""
+    if capped:
+        note = (f"capped: self_consistency's {sc_k} samples cost {sc_k * per_sample:.0f} tokens, less than "
+                f"this strategy's {m.tokens_per_problem:.0f}")
+    elif k * per_sample > m.tokens_per_problem * 1.05:
+        note = "self_consistency's smallest setting costs more than this strategy"
+    return paired_comparison(mine, by_problem(sc_items, lambda i: resampled_correct(i, k)), k=k,
+                             tokens_per_problem=k * per_sample, capped=capped, note=note)

@@ -148,3 +148,27 @@ def m004_candidate_links(db: sqlite3.Connection) -> None:
 def m005_call_stage(db: sqlite3.Connection) -> None:
     """A call's stage in a composed strategy, as its candidates have (None: the outer strategy)."""
     execute_script(db, "alter table calls add column stage text;")
+
+
+@migrations.register
+def m006_picks(db: sqlite3.Connection) -> None:
+    """Each round's pick, as the strategy made it while it ran (see `redraft.trace.Pick`).
+
+    Kept in their own table, one row per (run, round): the evaluation scores these for
+    accuracy-by-round and flips instead of re-deriving them from candidates changed later.
+    """
+    execute_script(
+        db,
+        """
+        create table picks (
+            run_id text not null references runs(id),
+            round integer not null,
+            candidate_seq integer,
+            text text not null,
+            answer text,
+            score real,
+            stage text,
+            primary key (run_id, round)
+        );
+        """,
+    )

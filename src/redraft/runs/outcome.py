@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from redraft.models.base import Usage
-from redraft.trace import Candidate
+from redraft.trace import Candidate, Pick
 
 
 class Outcome(BaseModel):
@@ -22,6 +22,8 @@ class Outcome(BaseModel):
     stop_reason: str
     oracle: bool = False
     candidates: list[Candidate] = Field(default_factory=list)
+    #: The answer after each round, as picked at the time (the last is the final answer).
+    picks: list[Pick] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     usage_by_role: dict[str, Usage] = Field(default_factory=dict)
     wall_s: float = 0.0

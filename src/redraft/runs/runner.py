@@ -1,8 +1,9 @@
 """Runs one strategy on one problem: builds the context, records the run, shapes the outcome.
 
-Budget exhaustion is not an error: the strategy's own final-answer rule picks
-from what was produced so far. Any other failure marks the run as failed in the
-store (nothing recorded is lost) and propagates.
+The outer context is given the strategy's `select`, so it emits each round's pick while the
+strategy runs; the runner emits the last one (the final answer). Budget exhaustion is not an
+error: the strategy's own final-answer rule picks from what was produced so far. Any other
+failure marks the run as failed in the store (nothing recorded is lost) and propagates.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ async def run_strategy(
             oracle=strategy.oracle,
         )
         listeners.append(store.listener(run_id))
-    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners)
+    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
+                  select=strategy.select)
     started = time.perf_counter()
     try:
         try:
@@ -53,6 +55,7 @@ async def run_strategy(
             store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
     chosen = final.candidate
+    ctx.emit_pick(max((c.round for c in ctx.candidates), default=0), chosen)
     outcome = Outcome(
         run_id=run_id,
         strategy=strategy.full_name,
@@ -63,6 +66,7 @@ async def run_strategy(
         stop_reason=final.stop_reason,
         oracle=strategy.oracle,
         candidates=list(ctx.candidates),
+        picks=list(ctx.picks),
         usage=ctx.usage,
         usage_by_role=dict(ctx.usage_by_role),
         wall_s=time.perf_counter() - started,

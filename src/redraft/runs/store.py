@@ -23,7 +23,7 @@ from redraft.models.base import Usage
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
 from redraft.tasks.base import Problem
-from redraft.trace import CallRecord, Candidate, Event, Listener, Verdict
+from redraft.trace import CallRecord, Candidate, Event, Listener, Pick, Verdict
 
 
 class RunNotFound(RedraftError, LookupError):
@@ -55,6 +55,7 @@ class RunDetail(RunSummary):
     judge_usage: Usage | None = None
     candidates: list[Candidate]
     call_records: list[CallRecord]
+    picks: list[Pick] = []
 
 
 def default_db_path() -> Path:
@@ -106,6 +107,8 @@ class RunStore:
             with self.db:
                 if isinstance(event, CallRecord):
                     self._write_call(run_id, event)
+                elif isinstance(event, Pick):
+                    self._write_pick(run_id, event)
                 else:
                     self._write_candidate(run_id, event)
 
@@ -131,6 +134,15 @@ class RunStore:
             (run_id, c.seq, c.round, c.kind, c.text, c.answer, c.feedback,
              c.verdict.value if c.verdict else None, c.score, c.parent, c.call_seq, c.stage,
              json.dumps(c.metadata)),
+        )
+
+    def _write_pick(self, run_id: str, p: Pick) -> None:
+        if p.stage is not None:  # only the outer strategy's picks are the run's rounds
+            return
+        self.db.execute(
+            "insert or replace into picks (run_id, round, candidate_seq, text, answer, score, stage)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, p.round, p.candidate_seq, p.text, p.answer, p.score, p.stage),
         )
 
     def finish_run(self, run_id: str, outcome: Outcome) -> None:
@@ -194,6 +206,11 @@ class RunStore:
             )
             for c in self.db.execute("select * from calls where run_id=? order by seq", (row["id"],))
         ]
+        picks = [
+            Pick(round=p["round"], candidate_seq=p["candidate_seq"], text=p["text"], answer=p["answer"],
+                 score=p["score"], stage=p["stage"])
+            for p in self.db.execute("select * from picks where run_id=? order by round", (row["id"],))
+        ]
         return RunDetail(
             **self._summary(row).model_dump(),
             strategy_params=json.loads(row["strategy_json"]).get("params", {}),
@@ -203,6 +220,7 @@ class RunStore:
             judge_usage=_usage(row["judge_usage_json"]),
             candidates=candidates,
             call_records=calls,
+            picks=picks,
         )
 
     @staticmethod
