@@ -5,6 +5,11 @@ budget, goes through the managed model (limits, retries, cache, usage) and emits
 record, so every method is traced and budgeted the same way and no strategy ever sees
 scheduling. Roles are declared: a role name nobody declared is an error, never a silent
 fallback, so `--role reward=...` cannot quietly miss the calls it was meant for.
+
+Two rules keep the figures honest: the budget is claimed on each call's worst case before
+it is sent (`Ledger.reserve`), so a token budget is never passed; and in a seeded run each
+call's seed is the run's seed plus the number of calls the solve started before it (the
+sample index), so N samples drawn as N calls are N draws, not N cache hits of one.
 """
 
 from __future__ import annotations
