@@ -5,11 +5,17 @@ budget, goes through the managed model (limits, retries, cache, usage) and emits
 record, so every method is traced and budgeted the same way and no strategy ever sees
 scheduling. Roles are declared: a role name nobody declared is an error, never a silent
 fallback, so `--role reward=...` cannot quietly miss the calls it was meant for.
+
+Two rules keep the figures honest: the budget is claimed on each call's worst case before
+it is sent (`Ledger.reserve`), so a token budget is never passed; and in a seeded run each
+call's seed is the run's seed plus the number of calls the solve started before it (the
+sample index), so N samples drawn as N calls are N draws, not N cache hits of one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import warnings
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -28,7 +34,7 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 class Budget(BaseModel):
-    """Limits on one solve. None means unlimited."""
+    """Limits on one solve. None means unlimited. Both are hard: a call is sent only if it fits."""
 
     max_calls: int | None = None
     max_tokens: int | None = None
@@ -36,6 +42,35 @@ class Budget(BaseModel):
 
 class BudgetExhausted(Exception):
     """Raised by `Context.complete` before a call the budget does not allow."""
+
+
+#: The fewest completion tokens a call may be shortened to so that it fits the token budget;
+#: below this an answer is rarely more than its first sentence, so the call is not sent at all.
+#: A call that asked for fewer (`max_tokens` below this) is never lengthened, only kept or refused.
+USEFUL_TOKENS = 64
+
+#: Prompt-token estimate for a model that cannot count its own (`count_tokens`): characters per
+#: token (BPE tokenizers average about 4 on English; 3 errs toward overestimating) ...
+CHARS_PER_TOKEN = 3
+#: ... plus the chat template's tokens around each message (role markers, separators).
+MESSAGE_OVERHEAD = 8
+
+
+def estimate_prompt_tokens(messages: list[Message]) -> int:
+    """A conservative prompt-token count: ceil(chars / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD a message.
+
+    Used only where the model has no tokenizer to ask, to decide whether a call fits the token
+    budget before it is sent; the recorded usage is always the endpoint's own count.
+    """
+    return sum(math.ceil(len(m["content"]) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD for m in messages)
+
+
+class Grant(BaseModel):
+    """What the budget lets one `complete_n` send: how many samples, and each one's `max_tokens`."""
+
+    n: int
+    max_tokens: int | None
+    worst_case: int = 0
 
 
 async def gather(*calls: Awaitable[T]) -> list[T]:
@@ -87,19 +122,70 @@ class Ledger:
         self.seq = first_seq
         self.store: dict[str, Any] = {}
         self.outputs: dict[str, int] = {}
+        #: Worst-case tokens of the calls in flight, claimed until their real usage is known.
+        self.tokens_in_flight = 0
+        #: Set when the budget refused a call, or gave fewer samples or shorter answers than
+        #: asked, so the run reports stop reason "budget" even if the strategy finished its loop.
+        self.limited = False
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
-    def reserve(self, calls: int) -> None:
-        """Claim `calls` generations, or raise BudgetExhausted if the budget does not allow them."""
+    def reserve(self, calls: int, prompt_tokens: int = 0, max_tokens: int | None = None,
+                *, partial: bool = False) -> Grant:
+        """Claim `calls` generations of at most `max_tokens` each, or raise BudgetExhausted.
+
+        The token budget is checked against the worst case, prompt_tokens + max_tokens per
+        sample, on top of what was spent and what calls in flight may still spend, so the total
+        can never pass it. What does not fit is cut in this order: with `partial`, samples are
+        dropped until the rest fit at full length (at least one is kept); then `max_tokens` is
+        lowered to an even share of what is left, if that is at least `USEFUL_TOKENS` (or the
+        length asked for, when shorter). A call without `max_tokens` under a token budget gets
+        its share of what is left as its cap.
+        """
+        try:
+            grant = self._fit(calls, prompt_tokens, max_tokens, partial)
+        except BudgetExhausted:
+            self.limited = True
+            raise
+        if self.budget.max_tokens is not None:
+            self.tokens_in_flight += grant.worst_case
+        shortened = max_tokens is not None and grant.max_tokens is not None and grant.max_tokens < max_tokens
+        self.limited = self.limited or grant.n < calls or shortened
+        self.calls_started += grant.n
+        return grant
+
+    def _fit(self, calls: int, prompt_tokens: int, max_tokens: int | None, partial: bool) -> Grant:
         budget = self.budget
-        if budget.max_calls is not None and self.calls_started + calls > budget.max_calls:
-            raise BudgetExhausted(f"call budget of {budget.max_calls} spent")
-        if budget.max_tokens is not None and self.total_tokens() >= budget.max_tokens:
-            raise BudgetExhausted(f"token budget of {budget.max_tokens} spent")
-        self.calls_started += calls
+        n = calls
+        if budget.max_calls is not None and self.calls_started + n > budget.max_calls:
+            left = budget.max_calls - self.calls_started
+            if not partial or left < 1:
+                raise BudgetExhausted(f"call budget of {budget.max_calls} spent")
+            n = left
+        grant = Grant(n=n, max_tokens=max_tokens)
+        return grant if budget.max_tokens is None else self._fit_tokens(grant, prompt_tokens, partial)
+
+    def _fit_tokens(self, grant: Grant, prompt_tokens: int, partial: bool) -> Grant:
+        """The largest part of `grant` whose worst case fits the tokens left (see `reserve`)."""
+        assert self.budget.max_tokens is not None
+        left = self.budget.max_tokens - self.total_tokens() - self.tokens_in_flight
+        wanted = grant.max_tokens
+        n = grant.n
+        if partial:
+            n = min(n, max(1, left // (prompt_tokens + (wanted or USEFUL_TOKENS))))
+        cap = (left - n * prompt_tokens) // n
+        if wanted is not None:
+            cap = min(cap, wanted)
+        if cap < min(USEFUL_TOKENS, wanted or USEFUL_TOKENS):
+            raise BudgetExhausted(f"token budget of {self.budget.max_tokens} spent "
+                                  f"({max(left, 0)} left, the next call needs more)")
+        return Grant(n=n, max_tokens=cap, worst_case=n * (prompt_tokens + cap))
+
+    def settle(self, grant: Grant) -> None:
+        """Release a finished (or failed) call's claim; its real usage is counted instead."""
+        self.tokens_in_flight -= grant.worst_case
 
     def total_tokens(self) -> int:
         return sum(u.total_tokens for u in self.usage_by_role.values())
@@ -122,8 +208,15 @@ class Ledger:
             listener(event)
 
 
-Drafter = Callable[[Problem, "Context", int], Awaitable[list[str]]]
+#: Makes up to `n` first drafts of a problem with the given sampling (a composed inner strategy).
+Drafter = Callable[[Problem, "Context", int, Mapping[str, Any]], Awaitable[list[str]]]
 Selector = Callable[[list[Candidate]], Candidate | None]
+
+
+def prompt_tokens_of(model: ManagedModel, messages: list[Message]) -> int:
+    """The prompt's tokens: the model's own count where it has one, else a conservative estimate."""
+    count = getattr(model.inner, "count_tokens", None)
+    return int(count(messages)) if callable(count) else estimate_prompt_tokens(messages)
 
 
 class Context:
@@ -185,6 +278,19 @@ class Context:
         return Context(self.models, sampling={**self.sampling, **(sampling or {})}, extract=self.extract,
                        drafter=drafter, ledger=self.ledger, stage=stage)
 
+    def sampled(self, **sampling: Any) -> Context:
+        """This context with other default sampling, for calls a strategy makes through others.
+
+        E.g. MCTSr's critiques go through its feedback source, which calls `ctx.ask` with no
+        temperature; handing the source `ctx.sampled(temperature=...)` makes them samples.
+        Everything else (candidates, picks, stage, drafter, budget, trace) is shared, not copied.
+        """
+        view = Context(self.models, sampling={**self.sampling, **sampling}, extract=self.extract,
+                       drafter=self.drafter, ledger=self.ledger, stage=self.stage, select=self.select)
+        view.candidates = self.candidates
+        view.picks = self.picks
+        return view
+
     def model_for(self, role: str) -> ManagedModel:
         """The model bound to `role`, or to the role it falls back to."""
         current: str | None = check_role(role)
@@ -202,13 +308,36 @@ class Context:
         return (await self.complete(role, [{"role": "user", "content": prompt}], **sampling)).text
 
     async def complete_n(
-        self, role: str, messages: list[Message], n: int, **sampling: Any
+        self, role: str, messages: list[Message], n: int, *, partial: bool = False, **sampling: Any
     ) -> list[Completion]:
         """`n` independent completions: one request with `n` where the endpoint supports it,
-        else concurrent requests. Each counts as one call against the budget."""
+        else concurrent requests. Each counts as one call against the budget.
+
+        The budget is claimed before anything is sent (see `Ledger.reserve`): with `partial`, a
+        budget that cannot pay for all `n` gives fewer (at least one) instead of none. A seeded
+        call's seed is offset by the number of calls this solve started before it (the sample
+        index), so separate calls of one seeded run never share a seed: N samples drawn by N
+        calls, a drafter run per sample, or repeated re-grades stay N different draws, and the
+        response cache (keyed on the seed) never hands back one of them N times.
+        """
         model = self.model_for(role)
-        self.ledger.reserve(n)
         params = {**self.sampling, **sampling}
+        prompt_tokens = 0 if self.budget.max_tokens is None else prompt_tokens_of(model, messages)
+        index = self.ledger.calls_started
+        grant = self.ledger.reserve(n, prompt_tokens, params.get("max_tokens"), partial=partial)
+        n = grant.n
+        if grant.max_tokens is not None:
+            params["max_tokens"] = grant.max_tokens
+        if params.get("seed") is not None:
+            params["seed"] = int(params["seed"]) + index
+        try:
+            return await self._send(model, role, messages, n, params)
+        finally:
+            self.ledger.settle(grant)
+
+    async def _send(self, model: ManagedModel, role: str, messages: list[Message], n: int,
+                    params: dict[str, Any]) -> list[Completion]:
+        """Make the (already budgeted) call and trace it, failed or not."""
         record = CallRecord(
             seq=self.ledger.next_seq(), role=role, model=model.name, stage=self.stage,
             messages=[dict(m) for m in messages], sampling={**params, **({"n": n} if n > 1 else {})},
@@ -236,11 +365,16 @@ class Context:
         return completions
 
     async def first_drafts(self, problem: Problem, n: int, **sampling: Any) -> list[str]:
-        """`n` first attempts at `problem`: plain generations, or runs of the composed drafter."""
+        """Up to `n` first attempts at `problem`: plain generations, or runs of the composed drafter.
+
+        A drafter run gets this call's sampling (a sampler's temperature reaches the strategy
+        that drafts for it). Fewer than `n` come back when the budget pays for fewer (at least
+        one, else BudgetExhausted), so a sampler votes over what it could afford.
+        """
         if self.drafter is not None:
-            return await self.drafter(problem, self, n)
+            return await self.drafter(problem, self, n, sampling)
         messages: list[Message] = [{"role": "user", "content": problem.prompt}]
-        return [c.text for c in await self.complete_n("generator", messages, n, **sampling)]
+        return [c.text for c in await self.complete_n("generator", messages, n, partial=True, **sampling)]
 
     async def first_draft(self, problem: Problem, **sampling: Any) -> str:
         [text] = await self.first_drafts(problem, 1, **sampling)

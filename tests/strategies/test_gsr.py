@@ -81,9 +81,12 @@ def test_a_feedback_source_judges_each_sample_and_the_refiner_sees_it(tmp_path) 
     assert outcome.answer == "5"
 
 
-def test_budget_exhausted_before_sampling_returns_nothing() -> None:
-    outcome = run_scripted(GSR(), ScriptedModel([]), budget=Budget(max_calls=3))
-    assert (outcome.stop_reason, outcome.answer, outcome.usage.calls) == ("budget", None, 0)
+def test_a_budget_short_of_n_samples_takes_what_it_allows_and_votes() -> None:
+    # 3 calls for N = 4: three samples (not none), no synthesis, the majority sample.
+    model = ScriptedModel(["The answer is 5.", "The answer is 4.", "The answer is 4."])
+    outcome = run_scripted(GSR(), model, budget=Budget(max_calls=3), extract=extract_number)
+    assert (outcome.stop_reason, outcome.answer, outcome.usage.calls) == ("budget", "4", 3)
+    assert [c.kind for c in outcome.candidates] == ["sample"] * 3
 
 
 def test_composition_the_samples_come_from_the_inner_strategy(tmp_path) -> None:

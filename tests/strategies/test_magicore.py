@@ -163,3 +163,18 @@ def test_any_feedback_source_can_be_the_scorer() -> None:
     assert [c.score for c in outcome.candidates] == [0.4, 0.9]
     assert outcome.candidates[0].metadata["step_scores"] == [None]
     assert (outcome.answer, outcome.stop_reason) == ("5", "easy")
+
+
+def test_each_round_refines_the_latest_of_each_lineage_not_the_best_parent_again() -> None:
+    # "Again 1." scores below its parent, so the pool's best is still "It is 1."; round 2 must
+    # refine "Again 1." (the lineage's latest), not "It is 1." again (a duplicate child and vote).
+    samples = ["It is 1.", "It is 2."]
+    worse = "Step 1: 1/10\nOverall: 1/10"
+    rewards = {s: LOW for s in samples} | {"Again 1.": worse, "Third 1.": worse}
+    refinements = {"It is 1.": "Again 1.", "Again 1.": "Third 1."}
+    scripted = model(samples, rewards, refinements)
+    outcome = run_scripted(MAgICoRe(k=2, min_agreement=0.9, refine_top=1, max_rounds=2), scripted,
+                           extract=extract_number)
+    first, second = [c for c in outcome.candidates if c.kind == "refine"]
+    assert (first.text, second.text) == ("Again 1.", "Third 1.")
+    assert second.parent == first.seq and first.parent == outcome.candidates[0].seq

@@ -55,9 +55,11 @@ def test_self_consistency_weighted_vote_uses_feedback_scores(tmp_path) -> None:
     assert roles(store, outcome.run_id) == ["generator", "critic", "critic", "critic"]
 
 
-def test_self_consistency_budget_exhaustion_before_sampling_returns_nothing() -> None:
-    outcome = run_scripted(SelfConsistency(k=5), ScriptedModel([]), budget=Budget(max_calls=3))
-    assert outcome.stop_reason == "budget" and outcome.answer is None and outcome.usage.calls == 0
+def test_self_consistency_with_fewer_calls_left_than_samples_votes_over_what_it_could_afford() -> None:
+    model = ScriptedModel(["The answer is 5.", "The answer is 4.", "The answer is 4."])
+    outcome = run_scripted(SelfConsistency(k=5), model, budget=Budget(max_calls=3), extract=extract_number)
+    assert (outcome.stop_reason, outcome.answer, outcome.usage.calls) == ("budget", "4", 3)
+    assert outcome.candidates[1].metadata["vote"]["counts"] == {"5": 1.0, "4": 2.0}
 
 
 def test_best_of_n_keeps_the_highest_score() -> None:

@@ -89,12 +89,12 @@ def test_budget_exhaustion_returns_the_last_candidate() -> None:
     assert len(model.history) == 3
 
 
-def test_token_budget_stops_before_the_next_call() -> None:
+def test_token_budget_stops_before_the_call_that_would_pass_it() -> None:
+    # The budget is hard: the draft (5 + 8 worst case) fits, the critique's prompt does not.
     model = ScriptedModel(["one two three", REVISE, "a1", REVISE, "a2"])
-    outcome = run_scripted(SelfRefine(), model, budget=Budget(max_tokens=10))
-    assert outcome.stop_reason == "budget"
-    assert outcome.usage.total_tokens >= 10
-    assert len(model.history) < 5
+    outcome = run_scripted(SelfRefine(), model, budget=Budget(max_tokens=30), sampling={"max_tokens": 8})
+    assert outcome.stop_reason == "budget" and outcome.text == "one two three"
+    assert outcome.usage.total_tokens <= 30 and len(model.history) == 1
 
 
 def test_best_score_final_rule_picks_the_highest_scored_candidate() -> None:

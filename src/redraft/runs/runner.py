@@ -2,8 +2,10 @@
 
 The outer context is given the strategy's `select`, so it emits each round's pick while the
 strategy runs; the runner emits the last one (the final answer). Budget exhaustion is not an
-error: the strategy's own final-answer rule picks from what was produced so far. Any other
-failure marks the run as failed in the store (nothing recorded is lost) and propagates.
+error: the strategy's own final-answer rule picks from what was produced so far, and the stop
+reason is "budget" whenever the budget refused or cut anything in the run (also when the
+strategy then finished its loop). Any other failure marks the run as failed in the store
+(nothing recorded is lost) and propagates.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ async def run_strategy(
             final = await strategy.solve(problem, ctx)
         except BudgetExhausted:
             final = Final(candidate=strategy.select(ctx.candidates), stop_reason="budget")
+        if ctx.ledger.limited:  # the loop finished on fewer samples or shorter calls than it asked
+            final = final.model_copy(update={"stop_reason": "budget"})
     except BaseException as exc:
         if store is not None and run_id is not None:
             store.fail_run(run_id, f"{type(exc).__name__}: {exc}")

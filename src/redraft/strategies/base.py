@@ -9,11 +9,12 @@ method calls, so `--role` bindings can be shown and checked.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from redraft.context import Context, Drafter, gather
+from redraft.context import BudgetExhausted, Context, Drafter, gather
 from redraft.errors import RedraftError
 from redraft.feedback.base import FeedbackSource
 from redraft.spec import validate_params
@@ -122,16 +123,32 @@ class Composed(Strategy):
 
 
 def as_drafter(inner: Strategy) -> Drafter:
-    """Make `inner` the source of another strategy's first drafts: each draft is one run of it."""
+    """Make `inner` the source of another strategy's first drafts: each draft is one run of it.
 
-    async def drafter(problem: Problem, ctx: Context, n: int) -> list[str]:
-        async def one(index: int) -> str:
+    Each run gets the outer call's sampling (so `direct>self_consistency` samples at
+    self-consistency's temperature, each run with its own seed: see `Context.complete_n`).
+    A run the budget cuts short gives its own final-answer rule's pick so far, as a whole
+    run would (`inner.select`); a run cut before it produced anything gives no draft, and
+    only if no run gave one is the budget exhausted for the outer stage too.
+    """
+
+    async def drafter(problem: Problem, ctx: Context, n: int, sampling: Mapping[str, Any]) -> list[str]:
+        async def one(index: int) -> str | None:
             stage = inner.full_name if n == 1 else f"{inner.full_name}#{index}"
-            child = ctx.child(stage if ctx.stage is None else f"{ctx.stage}/{stage}")
-            final = await inner.solve(problem, child)
-            return final.candidate.text if final.candidate else ""
+            child = ctx.child(stage if ctx.stage is None else f"{ctx.stage}/{stage}", sampling=sampling)
+            try:
+                chosen = (await inner.solve(problem, child)).candidate
+            except BudgetExhausted:
+                chosen = inner.select(child.candidates)
+                if chosen is None:
+                    return None
+            return chosen.text if chosen else ""
 
-        return list(await gather(*(one(i) for i in range(n))))
+        drafts = [text for text in await gather(*(one(i) for i in range(n))) if text is not None]
+        if not drafts:
+            raise BudgetExhausted(f"the budget ended before {inner.full_name} drafted anything")
+        ctx.ledger.limited = ctx.ledger.limited or len(drafts) < n
+        return drafts
 
     return drafter
 

@@ -1,10 +1,12 @@
 """MAgICoRe (Chen et al. 2024): vote on easy problems, refine hard ones step by step with a reviewer.
 
     y_1..y_k ~ M(x), in parallel;  s_i = score(y_i): outcome + per-step scores, in parallel
+    lineages = the top `refine_top` samples by reward (all k by default)
     for round in 1..3:
         pool = top k of every y so far by reward;  easy (reward-weighted vote agrees or is confident) -> stop
-        for y in the top `refine_top` of pool, in parallel:
+        for y = the latest solution of each lineage, in parallel:
             fb = reviewer(x, y with step scores: the low steps);  y' = refiner(x, y, fb);  score(y')
+            y' becomes its lineage's latest
     final = reward-weighted vote over the pooled top k (its best-rewarded solution with that answer)
 
 The scorer is the feedback source; the default `StepReward` makes the model its
@@ -16,6 +18,12 @@ Hard = low agreement AND low confidence, as in the paper's code: agreement =
 2·(1 − sigmoid(entropy of the weighted vote shares)) < 0.5 (weight spread over more
 than about three answers); confidence = mean reward of the winner's solutions < 0.5
 (the paper compares with the dataset's mean reward; one problem has none: mid-scale).
+
+Each round refines every lineage's latest solution once, so round 2 improves round 1's
+refinements instead of re-refining the same parents (which, at a fixed temperature and
+seed, gave the same child again and stacked duplicate votes). Reviews and refinements
+sample at `temperature` too, each call with its own seed in a seeded run; scores are
+taken at the run's own sampling, the same for samples and refinements.
 """
 
 from __future__ import annotations
@@ -106,6 +114,7 @@ class MAgICoRe(Strategy):
         await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
         history: list[dict[str, object]] = []
         stop = "max_rounds"
+        lineages = top_k(pool, self.params.k)[: self.params.refine_top]  # each lineage's latest
         for round_number in range(1, self.params.max_rounds + 1):
             state = difficulty(top_k(pool, self.params.k), self.params.min_agreement,
                                self.params.min_confidence)
@@ -113,9 +122,9 @@ class MAgICoRe(Strategy):
             if not state["hard"]:
                 stop = "easy" if round_number == 1 else "confident"
                 break
-            targets = top_k(pool, self.params.k)[: self.params.refine_top]
-            pool += await gather(*(self._refine(problem, c, round_number, scorer, ctx)
-                                           for c in targets))
+            lineages = await gather(*(self._refine(problem, latest, round_number, scorer, ctx)
+                                      for latest in lineages))
+            pool += lineages
         final = self.select(ctx.candidates)
         if final is not None:  # the vote and the difficulty checks, kept on the winner (select stays pure)
             top = top_k([c for c in ctx.candidates if c.kind in ("sample", "refine")], self.params.k)
@@ -137,10 +146,12 @@ class MAgICoRe(Strategy):
         low = ", ".join(f"step {i + 1}" for i, s in enumerate(scores) if s is not None and s < 0.6)
         shown = show_steps(steps, scores)
         review = (await ctx.ask("reviewer", REVIEW_PROMPT.format(
-            problem=problem.prompt, steps=shown, low=low or "none scored below 6; check every step"))).strip()
+            problem=problem.prompt, steps=shown, low=low or "none scored below 6; check every step"),
+            temperature=self.params.temperature)).strip()
         ctx.annotate(target, Feedback(verdict=Verdict.REVISE, text=review, score=target.score))
         refined = await ctx.ask("refiner", REFINE_PROMPT.format(problem=problem.prompt, steps=shown,
-                                                                feedback=review))
+                                                                feedback=review),
+                                temperature=self.params.temperature)
         child = ctx.record(round=round_number, kind="refine", text=refined, parent=target.seq)
         await self._score(problem, child, scorer, ctx)
         return child

@@ -19,6 +19,12 @@ code). In the backprop, Q(a) is the node's own (min + mean) / 2 and the max runs
 its graded children's propagated Q. The critique comes from the feedback source
 (default: a harsh critic); like the paper, the search never stops on its verdict.
 About 3 + 4R calls.
+
+Every call after the first draft (grades, critiques, refinements) samples at
+`temperature`, each with its own seed in a seeded run: a re-grade is one more reward
+*sample*, and expanding a node twice must give two different children, so at the
+evaluation's temperature 0 the search would otherwise grow copies. The paper states no
+temperature; 0.7 here, the value the other samplers of this package use.
 """
 
 from __future__ import annotations
@@ -152,12 +158,14 @@ class MCTSr(Strategy):
         eps: float = Field(1e-5, gt=0, description="keeps UCT finite for unvisited nodes")
         high_score: float = Field(95, description="grades at or above this are suppressed")
         suppressed_score: float = Field(50, description="what a suppressed grade becomes (paper's code)")
+        temperature: float = Field(0.7, ge=0, description="temperature of grades, critiques, refinements")
 
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         critic = self.feedback or CriticFeedback(CRITIQUE_PROMPT)
         tree = [Node(text=await ctx.first_draft(problem)), Node(text=DUMMY)]
+        ctx = ctx.sampled(temperature=self.params.temperature)  # the search's calls are samples
         tree[0].candidate = ctx.record(round=0, kind="draft", text=tree[0].text, metadata={"node": 0})
         tree[1].candidate = ctx.record(round=0, kind="dummy", text=DUMMY, answer=None, metadata={"node": 1})
         await gather(self._reward(problem, tree, 0, ctx), self._reward(problem, tree, 1, ctx))
