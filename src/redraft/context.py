@@ -87,6 +87,8 @@ class Ledger:
         self.seq = first_seq
         self.store: dict[str, Any] = {}
         self.outputs: dict[str, int] = {}
+        #: The full problem (reference, hidden tests): read only through `Context.oracle_view`.
+        self.full_problem: Problem | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -143,6 +145,7 @@ class Context:
         drafter: Drafter | None = None,
         ledger: Ledger | None = None,
         stage: str | None = None,
+        full_problem: Problem | None = None,
     ) -> None:
         if "generator" not in models:
             raise RoleError("a context needs at least a 'generator' model")
@@ -152,6 +155,8 @@ class Context:
         self.sampling = dict(sampling or {})
         self.extract = extract or (lambda text: text.strip() or None)
         self.ledger = ledger or Ledger(budget or Budget(), list(listeners))
+        if full_problem is not None:
+            self.ledger.full_problem = full_problem
         self.drafter = drafter
         self.stage = stage
         self.candidates: list[Candidate] = []
@@ -178,6 +183,16 @@ class Context:
         """A context for a nested strategy: same models, budget and trace; its own candidates."""
         return Context(self.models, sampling={**self.sampling, **(sampling or {})}, extract=self.extract,
                        drafter=drafter, ledger=self.ledger, stage=stage)
+
+    def oracle_view(self, problem: Problem) -> Problem:
+        """`problem` with the reference and hidden tests back: for oracle feedback sources only.
+
+        Strategies get `Problem.public()`; an oracle source (labelled, upper bound only) is the
+        one reader allowed the answer, so it asks here explicitly instead of every strategy
+        carrying it. Without a full problem (a context built by hand), `problem` is returned.
+        """
+        full = self.ledger.full_problem
+        return problem if full is None else problem.with_private(full)
 
     def model_for(self, role: str) -> ManagedModel:
         """The model bound to `role`, or to the role it falls back to."""

@@ -41,11 +41,12 @@ async def run_strategy(
             oracle=strategy.oracle,
         )
         listeners.append(store.listener(run_id))
-    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners)
+    ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
+                  full_problem=problem)
     started = time.perf_counter()
     try:
         try:
-            final = await strategy.solve(problem, ctx)
+            final = await strategy.solve(problem.public(), ctx)  # the answer reaches oracles only
         except BudgetExhausted:
             final = Final(candidate=strategy.select(ctx.candidates), stop_reason="budget")
     except BaseException as exc:
