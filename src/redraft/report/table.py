@@ -22,7 +22,7 @@ def render_table(summary: EvalSummary, console: Console) -> None:
                    "calls/prob", "tokens/prob", "vs direct", "vs SC @ equal tokens"):
         table.add_column(column, overflow="fold", no_wrap=column == "strategy")
     for m in summary.strategies:
-        name = m.strategy + (" [ORACLE]" if m.oracle else "")
+        name = m.strategy + (" [ORACLE]" if m.oracle else "") + (" (self-graded)" if m.self_graded else "")
         by_round = " → ".join(pct(r.accuracy) for r in m.rounds) if len(m.rounds) > 1 else ""
         flips = (f"{m.overall.wrong_to_right} / {m.overall.right_to_wrong}" if m.overall else "")
         clcs = f"{pct(m.overall.cl)} / {pct(m.overall.cs)}" if m.overall else ""
@@ -43,6 +43,10 @@ def render_table(summary: EvalSummary, console: Console) -> None:
         if m.judge_calls:
             console.print(f"{m.strategy}: graded by a judge model: {m.judge_calls} judge calls, "
                           f"{m.judge_tokens} judge tokens (not in the method's cost above)")
+        if m.self_graded:
+            console.print(f"note: {m.strategy} is self-graded: the judge was the generator itself "
+                          "(bind --role judge=... to grade with another model); every figure above is "
+                          "its own opinion of its work")
         if m.oracle:
             console.print(f"note: {m.strategy} used ORACLE feedback (reads the reference): an upper bound, "
                           "not a deployable result")

@@ -38,6 +38,9 @@ class ItemResult(BaseModel):
     #: What grading cost (model-graded tasks): never part of the method's calls and tokens.
     judge_calls: int = 0
     judge_tokens: int = 0
+    #: Graded by the generator itself (model-graded task, no judge or critic bound): every figure
+    #: it touches says "self-graded".
+    self_graded: bool = False
 
     @property
     def tokens(self) -> int:
@@ -54,7 +57,8 @@ class EvalRecord(BaseModel):
     wall_s: float
 
 
-DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens")
+DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens",
+                 "self_graded")
 
 
 class EvalStore:

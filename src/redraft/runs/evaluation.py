@@ -203,8 +203,12 @@ class Evaluation:
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
             round_correct=round_correct, round_scores=[_mean_score(own, r) for r in rounds],
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
-            judge_tokens=judged.total_tokens,
+            judge_tokens=judged.total_tokens, self_graded=self.self_graded(models),
         )
+
+    def self_graded(self, models: dict[str, ManagedModel]) -> bool:
+        """A model-graded task whose `judge` role falls back to the generator grades its own work."""
+        return bool(self.task.judge) and Context(models).model_for("judge") is models["generator"]
 
 
 def _mean_score(candidates: list[Candidate], round_number: int) -> float | None:

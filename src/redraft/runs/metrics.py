@@ -130,6 +130,7 @@ class StrategyMetrics(BaseModel):
     #: What grading cost (model-graded tasks), never part of the method's calls and tokens above.
     judge_calls: int = 0
     judge_tokens: int = 0
+    self_graded: bool = False  # graded by the generator itself: the table says so
     reward_hacking: str | None = None
     sample_vote_accuracy: float | None = None  # majority vote over the strategy's own samples
     refinement_gap: float | None = None  # accuracy minus that vote (GSR's "refinement gap")
@@ -156,6 +157,7 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
         calls_per_problem=sum(i.calls for i in items) / n if n else 0.0,
         wall_s=sum(i.wall_s for i in items), reward_hacking=reward_hacking(rounds),
         judge_calls=sum(i.judge_calls for i in items), judge_tokens=sum(i.judge_tokens for i in items),
+        self_graded=any(i.self_graded for i in items),
         sample_vote_accuracy=vote_accuracy,
         refinement_gap=None if vote_accuracy is None else correct / n - vote_accuracy,
     )
