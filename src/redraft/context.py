@@ -127,6 +127,8 @@ class Ledger:
         #: Set when the budget refused a call, or gave fewer samples or shorter answers than
         #: asked, so the run reports stop reason "budget" even if the strategy finished its loop.
         self.limited = False
+        #: The full problem (reference, hidden tests): read only through `Context.oracle_view`.
+        self.full_problem: Problem | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -238,6 +240,7 @@ class Context:
         ledger: Ledger | None = None,
         stage: str | None = None,
         select: Selector | None = None,
+        full_problem: Problem | None = None,
     ) -> None:
         if "generator" not in models:
             raise RoleError("a context needs at least a 'generator' model")
@@ -247,6 +250,8 @@ class Context:
         self.sampling = dict(sampling or {})
         self.extract = extract or (lambda text: text.strip() or None)
         self.ledger = ledger or Ledger(budget or Budget(), list(listeners))
+        if full_problem is not None:
+            self.ledger.full_problem = full_problem
         self.drafter = drafter
         self.stage = stage
         self.candidates: list[Candidate] = []
@@ -290,6 +295,15 @@ class Context:
         view.candidates = self.candidates
         view.picks = self.picks
         return view
+    def oracle_view(self, problem: Problem) -> Problem:
+        """`problem` with the reference and hidden tests back: for oracle feedback sources only.
+
+        Strategies get `Problem.public()`; an oracle source (labelled, upper bound only) is the
+        one reader allowed the answer, so it asks here explicitly instead of every strategy
+        carrying it. Without a full problem (a context built by hand), `problem` is returned.
+        """
+        full = self.ledger.full_problem
+        return problem if full is None else problem.with_private(full)
 
     def model_for(self, role: str) -> ManagedModel:
         """The model bound to `role`, or to the role it falls back to."""

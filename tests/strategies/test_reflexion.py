@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redraft.context import Budget
+from redraft.feedback.critic import CriticFeedback
 from redraft.feedback.tests import TestsFeedback
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
@@ -130,6 +131,18 @@ def test_an_oracle_source_judges_even_problems_without_visible_tests() -> None:
     model = ScriptedModel([BAD, "reflection", GOOD])
     outcome = run_scripted(Reflexion(feedback=TestsFeedback(hidden=True)), model, problem=UNTESTED)
     assert outcome.oracle and outcome.stop_reason == "tests_passed" and len(model.history) == 3
+
+
+@pytest.mark.parametrize("tests", ["visible", "written"])
+def test_a_given_feedback_source_judges_every_attempt_and_no_tests_are_written(tests: str) -> None:
+    generator = ScriptedModel([BAD, "It subtracts.", GOOD])
+    critic = ScriptedModel(["It subtracts.\nVERDICT: revise", "Looks right.\nVERDICT: correct"])
+    outcome = run_scripted(Reflexion(feedback=CriticFeedback(), tests=tests), generator, critic=critic,
+                           problem=UNTESTED)
+    assert (outcome.text, outcome.stop_reason) == (GOOD, "tests_passed")
+    assert len(generator.history) == 3 and len(critic.history) == 2  # no test-writer call
+    assert "test_writer" not in outcome.usage_by_role
+    assert outcome.candidates[0].metadata["tests_source"] == "feedback:critic"
 
 
 def test_budget_exhaustion_returns_the_last_attempt() -> None:

@@ -98,10 +98,23 @@ def test_token_budget_stops_before_the_call_that_would_pass_it() -> None:
 
 
 def test_best_score_final_rule_picks_the_highest_scored_candidate() -> None:
-    model = ScriptedModel(["a0", "Score: 8/10\nVERDICT: revise", "a1", "Score: 3/10\nVERDICT: revise", "a2"])
+    model = ScriptedModel(["a0", "Score: 8/10\nVERDICT: revise", "a1", "Score: 3/10\nVERDICT: revise", "a2",
+                           "Score: 5/10\nVERDICT: revise"])
     outcome = run_scripted(SelfRefine(max_rounds=2, final="best_score"), model)
     assert outcome.text == "a0"
     assert outcome.candidates[0].score == 0.8
+
+
+def test_best_score_judges_the_last_refinement_so_it_can_win() -> None:
+    model = ScriptedModel(["a0", "Score: 3/10\nVERDICT: revise", "a1", "Score: 9/10\nVERDICT: revise"])
+    outcome = run_scripted(SelfRefine(max_rounds=1, final="best_score"), model)
+    assert (outcome.text, outcome.candidates[-1].score, outcome.usage.calls) == ("a1", 0.9, 4)
+
+
+def test_last_rule_does_not_judge_the_last_refinement() -> None:
+    model = ScriptedModel(["a0", "Score: 3/10\nVERDICT: revise", "a1"])
+    outcome = run_scripted(SelfRefine(max_rounds=1), model)
+    assert (outcome.text, outcome.candidates[-1].score, outcome.usage.calls) == ("a1", None, 3)
 
 
 def test_history_is_trimmed_oldest_first_but_keeps_the_latest_attempt() -> None:

@@ -3,6 +3,12 @@
 Each item of the problem's checklist (`metadata["checklist"]`, or a generic
 rubric) gets a yes/no; the score is the fraction satisfied. The verdict follows
 the score, so "ok" means every item (or `threshold` of them) was met.
+
+On a task graded by a checklist judge (`open_ended`: `graded_by = "checklist"`), this
+source reads the very rubric the grader scores with, so a strategy that stops or picks by
+it is optimising the grade itself: built for such a task it is an oracle, labelled as one
+in the run store and every report, like `oracle` and `tests:hidden`. Given its own
+checklist, or built without a task, it is an ordinary model critic.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pydantic import BaseModel, Field
 from redraft.feedback.base import Source
 from redraft.feedback.registry import register
 from redraft.roles import check_role
-from redraft.tasks.base import Problem
+from redraft.tasks.base import Problem, Task
 from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
@@ -55,12 +61,18 @@ def parse_checklist(text: str, n_items: int) -> dict[int, bool]:
     return answers
 
 
+def grades_by_checklist(task: Task | None) -> bool:
+    """Whether `task` is graded by a checklist judge, i.e. the rubric a checklist source reads."""
+    return task is not None and task.graded_by == "checklist"
+
+
 @register
 class ChecklistFeedback(Source):
     """Asks the `critic` role (or another judging role) to tick a checklist; score = fraction met."""
 
     name = "checklist"
-    description = "an LLM ticks a checklist/rubric; score = fraction met"
+    description = ("an LLM ticks a checklist/rubric; score = fraction met "
+                   "(an oracle on tasks graded by that checklist)")
     roles = ("critic",)
 
     class Params(BaseModel):
@@ -73,6 +85,14 @@ class ChecklistFeedback(Source):
         self.threshold = threshold
         self.role = check_role(role)
         self.roles = (role,)
+        self.oracle = False
+
+    @classmethod
+    def from_params(cls, params: BaseModel, task: Task | None) -> ChecklistFeedback:
+        """The source for `task`: an oracle when the task is graded by this same checklist."""
+        source = cls(**params.model_dump())
+        source.oracle = grades_by_checklist(task)
+        return source
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         items = self.checklist or problem.metadata.get("checklist") or GENERIC_RUBRIC

@@ -39,6 +39,8 @@ class OracleFeedback(Source):
         return cls(task)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context | None = None) -> Feedback:
+        if ctx is not None:  # strategies hold the public view; the oracle reads the full problem
+            problem = ctx.oracle_view(problem)
         if problem.reference is None and not problem.metadata.get("test"):
             raise TaskError(f"oracle feedback needs a reference answer; problem {problem.id} has none")
         score = await self.task.score(problem, candidate)

@@ -60,8 +60,8 @@ class TestsFeedback(Source):
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context | None = None) -> Feedback:
         program = candidate_program(problem, candidate)
-        if self.hidden:
-            return await self._hidden(problem, program)
+        if self.hidden:  # an oracle: the hidden tests come from the full problem, never the strategy's
+            return await self._hidden(problem if ctx is None else ctx.oracle_view(problem), program)
         tests: list[str] = list(problem.metadata.get("tests") or [])
         if not tests:
             return Feedback(verdict=Verdict.UNKNOWN, text="No tests are available for this problem.")

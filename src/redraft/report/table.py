@@ -69,6 +69,10 @@ def notes(m: StrategyMetrics, console: Console) -> None:
     if m.judge_calls:
         console.print(f"{m.label}: graded by a judge model: {m.judge_calls} judge calls, "
                       f"{m.judge_tokens} judge tokens (not in the method's cost above)")
+    if m.self_graded:
+        console.print(f"note: {m.label} is self-graded: the judge was the generator itself "
+                      "(bind --role judge=... to grade with another model); every figure above is "
+                      "its own opinion of its work")
     if m.oracle:
         console.print(f"note: {m.label} used ORACLE feedback (reads the reference): an upper bound, "
                       "not a deployable result")

@@ -45,6 +45,9 @@ class ItemResult(BaseModel):
     #: a model-graded task's grading calls are under "judge".
     calls_by_role: dict[str, int] = Field(default_factory=dict)
     truncated_by_role: dict[str, int] = Field(default_factory=dict)
+    #: Graded by the generator itself (model-graded task, no judge or critic bound): every figure
+    #: it touches says "self-graded".
+    self_graded: bool = False
 
     @property
     def tokens(self) -> int:
@@ -62,7 +65,7 @@ class EvalRecord(BaseModel):
 
 
 DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens",
-                 "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role")
+                 "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role", "self_graded")
 
 
 class EvalStore:

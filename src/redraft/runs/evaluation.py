@@ -202,7 +202,7 @@ class Evaluation:
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
             round_correct=round_correct, round_scores=[_mean_score(own, p.round) for p in picks],
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
-            judge_tokens=judged.total_tokens, **counts,
+            judge_tokens=judged.total_tokens, self_graded=self.self_graded(models), **counts,
         )
 
     async def sample_record(self, problem: Problem, sample: Candidate,
@@ -234,6 +234,10 @@ class Evaluation:
         return {"verdicts_judged": len(judged),
                 "verdicts_unknown": sum(c.verdict == Verdict.UNKNOWN for c in judged),
                 "calls_by_role": by_role, "truncated_by_role": truncated}
+
+    def self_graded(self, models: dict[str, ManagedModel]) -> bool:
+        """A model-graded task whose `judge` role falls back to the generator grades its own work."""
+        return bool(self.task.judge) and Context(models).model_for("judge") is models["generator"]
 
 
 def _mean_score(candidates: list[Candidate], round_number: int) -> float | None:

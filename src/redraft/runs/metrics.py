@@ -39,9 +39,9 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def label(strategy: str, oracle: bool) -> str:
-    """A strategy's name as every figure shows it: oracle lines say so."""
-    return f"{strategy} (oracle)" if oracle else strategy
+def label(strategy: str, oracle: bool, self_graded: bool = False) -> str:
+    """A strategy's name as every figure shows it: oracle and self-graded lines say so."""
+    return strategy + (" (oracle)" if oracle else "") + (" (self-graded)" if self_graded else "")
 
 
 class Transition(BaseModel):
@@ -213,6 +213,7 @@ class StrategyMetrics(BaseModel):
     #: What grading cost (model-graded tasks), never part of the method's calls and tokens above.
     judge_calls: int = 0
     judge_tokens: int = 0
+    self_graded: bool = False  # graded by the generator itself: the table says so
     reward_hacking: str | None = None
     reward_hacking_checked: bool = False
     sample_vote_accuracy: float | None = None  # majority vote over the strategy's own samples
@@ -228,7 +229,7 @@ class StrategyMetrics(BaseModel):
 
     @property
     def label(self) -> str:
-        return label(self.strategy, self.oracle)
+        return label(self.strategy, self.oracle, self.self_graded)
 
 
 def verdict_and_truncation(items: Sequence[ItemResult]) -> tuple[float | None, dict[str, float]]:
@@ -270,6 +271,7 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
         judge_calls=sum(i.judge_calls for i in items), judge_tokens=sum(i.judge_tokens for i in items),
         sample_vote_accuracy=vote_accuracy, refinement_gap=gap,
         unknown_verdict_rate=unknown_rate, truncated_rate=truncated,
+        self_graded=any(i.self_graded for i in items),
     )
 
 

@@ -45,11 +45,11 @@ async def run_strategy(
         )
         listeners.append(store.listener(run_id))
     ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
-                  select=strategy.select)
+                  select=strategy.select, full_problem=problem)
     started = time.perf_counter()
     try:
         try:
-            final = await strategy.solve(problem, ctx)
+            final = await strategy.solve(problem.public(), ctx)  # the answer reaches oracles only
         except BudgetExhausted:
             final = Final(candidate=strategy.select(ctx.candidates), stop_reason="budget")
         if ctx.ledger.limited:  # the loop finished on fewer samples or shorter calls than it asked

@@ -4,7 +4,9 @@ The scorer is the feedback source (a critic's `Score: n/m`, the share of tests
 passed, a checklist, a reward model). As in DSPy's BestOfN, a `threshold`
 says "good enough": the first candidate (in sampling order) that reaches it
 wins; otherwise the highest score does. All N are sampled and scored
-concurrently and all are kept in the trace.
+concurrently and all are kept in the trace. Without a feedback source the scorer
+is `checklist`, built for the task by `build_strategy`: on a task graded by that
+same checklist it is the grader's rubric, so the run is marked oracle.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class BestOfN(Strategy):
     paper = "Best-of-N sampling with a verifier (Cobbe et al., 2021; DSPy BestOfN)"
     summary = "sample N in parallel, score each with the feedback source, keep the best"
     roles = ("generator", "critic")
+    #: The scorer used when none is given; built for the task, so on a task graded by this same
+    #: checklist (open_ended) it is an oracle and the run says so.
+    default_feedback = "checklist"
 
     class Params(BaseModel):
         n: int = Field(4, ge=1, description="candidates to sample")

@@ -14,9 +14,10 @@ The tests that stop the loop are visible or model-written, never the hidden
 grading tests (the paper's code checks those to stop early: an oracle leak not
 copied here). Model-written tests can be wrong; passing them is the paper's
 stop rule all the same. A verdict of UNKNOWN (no usable tests) ends the loop
-with the draft rather than reflecting on nothing. An oracle feedback source
-(hidden tests; upper-bound runs only) judges every problem, so no tests are
-written then. Each redraft records the reflection it was written from and the
+with the draft rather than reflecting on nothing. A feedback source given to the
+strategy (a critic, a program, or an oracle's hidden tests) judges every attempt
+whenever one is given, so no tests are written then and `tests` only says where
+the default source's tests come from. Each redraft records the reflection it was written from and the
 memory it saw; the draft records the written tests and how many were dropped.
 """
 
@@ -149,10 +150,11 @@ class Reflexion(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         source = self.feedback or TestsFeedback()
-        oracle = bool(getattr(source, "oracle", False))
-        written = not oracle and (self.params.tests == "written" or not problem.metadata.get("tests"))
+        written = self.feedback is None and (self.params.tests == "written"
+                                             or not problem.metadata.get("tests"))
+        given = f"feedback:{getattr(self.feedback, 'name', 'given')}" if self.feedback else "visible"
         tests: list[str] = []
-        metadata: dict[str, object] = {"tests_source": "written" if written else "visible"}
+        metadata: dict[str, object] = {"tests_source": "written" if written else given}
         if written:
             prompt = WRITE_TESTS.format(n=self.params.n_tests, problem=problem.prompt)
             draft, reply = await both(ctx.first_draft(problem), ctx.ask("test_writer", prompt))

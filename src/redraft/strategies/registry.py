@@ -100,10 +100,17 @@ def build_strategy(
     built: Strategy | None = None
     for index, stage in enumerate(spec.stages):
         given = {**params, **stage.params} if index == len(spec.stages) - 1 else stage.params
-        current = strategy_class(stage.name)(feedback=source, **given)
+        cls = strategy_class(stage.name)
+        current = cls(feedback=source if source is not None else default_source(cls, task), **given)
         built = current if built is None else Composed(built, current)
     assert built is not None
     return built
+
+
+def default_source(cls: type[Strategy], task: Task | None) -> FeedbackSource | None:
+    """A strategy's declared default scorer built for `task`, so its oracle label is right."""
+    default = getattr(cls, "default_feedback", None)
+    return get_feedback(default, task) if default else None
 
 
 def strategy_info(cls: type[Strategy]) -> dict[str, Any]:

@@ -6,7 +6,8 @@
     d_ij = M(contrast | x, y_i, y_j)            for pairs of kept solutions, in parallel (capped)
     c = M(checklist | x, d_*)                   one call: discrepancies -> checklist
     y'_i = M(revise | x, y_i, c)                for each kept y_i, in parallel
-    final = majority vote over the y'_i answers (ties: first)
+    final = vote over the y'_i answers, each weighted by the size of the answer cluster its y_i
+            stands for (ties: first seen, and recorded in the vote)
 
 The paper lets the model propose more perspectives and picks dissimilar
 representatives by clustering; here `perspectives` defaults to 3 and the
@@ -14,7 +15,11 @@ representatives by clustering; here `perspectives` defaults to 3 and the
 final vote compares. Three perspectives cost at most 1 + 3 + 3 + 1 + 3 = 11
 calls, in line with the other methods at their defaults. If the model lists fewer
 perspectives than asked, generic ones fill the gap (recorded as `fallback`).
-A feedback source, when given, judges each revision and weights the vote.
+A feedback source, when given, judges each revision and its score multiplies
+the weight. Weighting by cluster size keeps the vote faithful to the perspectives:
+three solutions that agreed on 4 and one that said 5 are two revisions after
+"keep one per answer", and an unweighted vote would make that a 1-1 tie broken
+by perspective order. The vote (with any tie) is kept on the chosen candidate.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pydantic import BaseModel, Field
 from redraft.context import Context, gather
 from redraft.strategies.base import Final, Strategy
 from redraft.strategies.registry import register
-from redraft.strategies.voting import vote
+from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
 from redraft.trace import Candidate, Feedback, Verdict
 
@@ -154,16 +159,35 @@ class SelfContrast(Strategy):
                      for c, r in zip(kept, revised, strict=True)]
         if self.feedback is not None:
             await ctx.judge_all(self.feedback, problem, revisions)
-        return Final(candidate=self.select(ctx.candidates), stop_reason="revised")
+        final = self.select(ctx.candidates)
+        if final is not None:  # the vote, ties included, kept on the winner (select stays pure)
+            final.metadata["vote"] = self.tally(ctx.candidates).model_dump()
+            ctx.update(final)
+        return Final(candidate=final, stop_reason="revised")
+
+    def pool(self, candidates: list[Candidate]) -> list[Candidate]:
+        """What the final vote is over: the revisions, else (cut off, or consistent) the solutions."""
+        return ([c for c in candidates if c.kind == "revision"]
+                or [c for c in candidates if c.kind == "perspective"] or candidates)
+
+    def tally(self, candidates: list[Candidate]) -> Vote:
+        """Each revision weighs its answer cluster's size (times its score with a feedback source)."""
+        pool = self.pool(candidates)
+        perspectives = [c for c in candidates if c.kind == "perspective"]
+        by_seq = {c.seq: c for c in perspectives}
+
+        def weight(candidate: Candidate) -> float:
+            origin = by_seq.get(candidate.parent) if candidate.parent is not None else None
+            size = sum(p.answer == origin.answer for p in perspectives) if origin is not None else 1
+            score = 1.0 if self.feedback is None or candidate.score is None else candidate.score
+            return size * score
+
+        return vote([c.answer for c in pool], [weight(c) for c in pool])
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
-        """Majority vote over the revisions (score-weighted with a feedback source), else the solutions."""
-        pool = ([c for c in candidates if c.kind == "revision"]
-                or [c for c in candidates if c.kind == "perspective"] or candidates)
+        """The first candidate of the winning answer in the cluster-weighted vote. Pure."""
+        pool = self.pool(candidates)
         if not pool:
             return None
-        weights = [1.0 if c.score is None else c.score for c in pool] if self.feedback else None
-        result = vote([c.answer for c in pool], weights)
-        chosen = pool[0] if result.winner is None else next(c for c in pool if c.answer == result.winner)
-        chosen.metadata["vote"] = result.model_dump()
-        return chosen
+        result = self.tally(candidates)
+        return pool[0] if result.winner is None else next(c for c in pool if c.answer == result.winner)

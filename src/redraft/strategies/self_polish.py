@@ -87,15 +87,24 @@ class SelfPolish(Strategy):
             else:
                 polished, parsed = await self._rewrite(ctx.candidates[-1].metadata["problem"], ctx)
             if not polished:
-                return Final(candidate=self.select(ctx.candidates), stop_reason="empty_rewrite")
+                return self._final(ctx, "empty_rewrite")
             child = problem.model_copy(update={"id": f"{problem.id}/polish{round_number}",
                                                "prompt": polished})
             ctx.record(round=round_number, kind="polished", text=await ctx.first_draft(child),
                        parent=ctx.candidates[-1].seq,
                        metadata={"problem": polished, "rewrite_marker": parsed})
             if converged(ctx.candidates):
-                return Final(candidate=self.select(ctx.candidates), stop_reason="converged")
-        return Final(candidate=self.select(ctx.candidates), stop_reason="max_rounds")
+                return self._final(ctx, "converged")
+        return self._final(ctx, "max_rounds")
+
+    def _final(self, ctx: Context, reason: str) -> Final:
+        """The final answer; under `final=vote` without convergence, the vote (ties too) kept on it."""
+        chosen = self.select(ctx.candidates)
+        answers = [c for c in ctx.candidates if c.kind in ("draft", "polished")]
+        if chosen is not None and self.params.final == "vote" and not converged(answers):
+            chosen.metadata["vote"] = vote([c.answer for c in answers]).model_dump()
+            ctx.update(chosen)
+        return Final(candidate=chosen, stop_reason=reason)
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
         """Converged: the agreeing answer. Otherwise the `final` rule over the answers so far."""

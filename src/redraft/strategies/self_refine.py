@@ -4,7 +4,8 @@
     for t in 1..T:
         fb = feedback(x, y_{t-1});  stop if its verdict says no change is needed
         y_t = M(refine | x, history of (y, fb))
-    final = last y (or the best-scored one)
+    final = last y (or the best-scored one: then the last y is judged too, one more feedback call,
+            so the final refinement can win; with `final="last"` it is never judged)
 
 A feedback whose verdict cannot be parsed is recorded with verdict `unknown`;
 by default the loop treats it as "revise" (only an explicit "correct" may stop
@@ -80,6 +81,8 @@ class SelfRefine(Strategy):
             candidate = ctx.record(
                 round=round_number, kind="refine", text=refined.text, parent=candidate.seq
             )
+        if self.params.final == "best_score" and candidate.verdict is None:
+            await ctx.judge(feedback, problem, candidate)  # else the last refinement could never win
         return Final(candidate=self.select(ctx.candidates), stop_reason="max_rounds")
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:

@@ -1,21 +1,33 @@
 """Voting over *extracted* answers, the rule self-consistency and its relatives share.
 
 Whole texts almost never repeat; the answers read out of them do. Candidates
-with no extractable answer do not vote. Ties go to the answer seen first, so the
-result does not depend on dict ordering or on luck.
+with no extractable answer do not vote. Ties go to the answer seen first (the one
+rule every vote here uses), so the result does not depend on dict ordering or on
+luck; a tie is never silent, though: `Vote.tied` lists every answer that shared the
+top weight, and each strategy keeps its vote on the chosen candidate's metadata,
+so an evaluation can count how many finals a tie-break decided.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 
 class Vote(BaseModel):
     winner: str | None
     counts: dict[str, float]
     voters: int
+    #: The answers sharing the top weight when more than one does (in first-seen order), else [].
+    tied: list[str] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tie(self) -> bool:
+        """Whether the winner was decided by the tie-break rule rather than by the votes."""
+        return len(self.tied) > 1
 
     @property
     def agreement(self) -> float:
@@ -33,4 +45,6 @@ def vote(answers: Sequence[str | None], weights: Sequence[float] | None = None) 
         weight = 1.0 if weights is None else weights[index]
         counts[answer] = counts.get(answer, 0.0) + weight
     winner = max(counts, key=lambda a: counts[a]) if counts else None  # max keeps the first on ties
-    return Vote(winner=winner, counts=counts, voters=sum(a is not None for a in answers))
+    top = [a for a, c in counts.items() if winner is not None and math.isclose(c, counts[winner])]
+    return Vote(winner=winner, counts=counts, voters=sum(a is not None for a in answers),
+                tied=top if len(top) > 1 else [])

@@ -25,6 +25,11 @@ class TaskError(RedraftError, ValueError):
     """
 
 
+#: Metadata keys only the scorer and oracle feedback may read (HumanEval's hidden grading `test`).
+#: One list for every task, so a new task's hidden data is private by writing it under one of them.
+PRIVATE_METADATA: frozenset[str] = frozenset({"test", "hidden_tests", "canonical_solution"})
+
+
 class Problem(BaseModel):
     """One thing to solve: the text shown to the model plus what scoring needs."""
 
@@ -32,6 +37,24 @@ class Problem(BaseModel):
     prompt: str
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def public(self) -> Problem:
+        """What a strategy may see: no reference and no private metadata.
+
+        The runner hands strategies only this view, so no stop rule or prompt can read the
+        answer; the full problem reaches the scorer and oracle feedback sources alone.
+        """
+        kept = {k: v for k, v in self.metadata.items() if k not in PRIVATE_METADATA}
+        return Problem(id=self.id, prompt=self.prompt, reference=None, metadata=kept)
+
+    def with_private(self, full: Problem) -> Problem:
+        """This (public, possibly rewritten) problem with `full`'s reference and private metadata back.
+
+        Oracle sources judge a child problem (Self-Polish's rewrite) against the original's answer.
+        """
+        hidden = {k: v for k, v in full.metadata.items() if k in PRIVATE_METADATA}
+        return self.model_copy(update={"reference": full.reference,
+                                       "metadata": {**self.metadata, **hidden}})
 
 
 class Score(BaseModel):
