@@ -70,3 +70,53 @@ def test_self_contrast_reports_a_tie_and_select_stays_pure() -> None:
     before = copy.deepcopy(fresh)
     strategy.select(fresh)
     assert fresh == before
+
+
+def test_an_unscored_voter_is_counted_apart_never_given_the_top_weight() -> None:
+    from redraft.strategies.voting import vote
+
+    result = vote(["4", "5", "5"], [0.9, None, None])
+    assert result.winner == "4" and result.unscored == 2 and result.counts == {"4": 0.9}
+    assert vote(["4", "5", "5"], [None, None, None]).winner == "5"  # nobody scored: a plain majority
+
+
+def test_weighted_self_consistency_does_not_let_unscored_samples_outvote_scored_ones() -> None:
+    from redraft.feedback.base import Source
+    from redraft.models.scripted import ScriptedModel
+    from redraft.strategies.self_consistency import SelfConsistency
+    from redraft.tasks.extract import extract_number
+    from redraft.trace import Feedback, Verdict
+    from tests.helpers import run_scripted
+
+    class ScoresOnlyFour(Source):
+        name = "scores_only_four"
+
+        async def judge(self, problem, candidate, ctx):  # type: ignore[no-untyped-def]
+            if "4" in candidate:
+                return Feedback(verdict=Verdict.OK, score=0.9)
+            return Feedback(verdict=Verdict.UNKNOWN, text="unreadable")
+
+    model = ScriptedModel(["The answer is 4", "The answer is 5", "The answer is 5"])
+    outcome = run_scripted(SelfConsistency(ScoresOnlyFour(), k=3), model, extract=extract_number)
+    assert outcome.answer == "4"  # today each unscored sample weighed 1.0 > 0.9: 5 won
+    assert outcome.candidates[0].metadata["vote"]["unscored"] == 2
+
+
+def test_best_of_n_without_scores_ranks_by_verdict() -> None:
+    from redraft.feedback.base import Source
+    from redraft.models.scripted import ScriptedModel
+    from redraft.strategies.best_of_n import BestOfN
+    from redraft.trace import Feedback, Verdict
+    from tests.helpers import run_scripted
+
+    class VerdictOnly(Source):
+        name = "verdict_only"
+
+        async def judge(self, problem, candidate, ctx):  # type: ignore[no-untyped-def]
+            verdict = {"a": Verdict.REVISE, "b": Verdict.UNKNOWN, "c": Verdict.OK}[candidate]
+            return Feedback(verdict=verdict)
+
+    outcome = run_scripted(BestOfN(VerdictOnly(), n=3), ScriptedModel(["a", "b", "c"]))
+    assert outcome.text == "c"  # today: the first sample, "a", which its judge said to revise
+    outcome = run_scripted(BestOfN(VerdictOnly(), n=2), ScriptedModel(["a", "b"]))
+    assert outcome.text == "b"

@@ -18,8 +18,10 @@ from redraft.feedback.checklist import ChecklistFeedback
 from redraft.strategies.base import Final, Strategy
 from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
-from redraft.trace import Candidate
+from redraft.trace import Candidate, Verdict
 
+#: How a verdict ranks a candidate when its source gives no score (None: not judged, as unknown).
+VERDICT_RANK = {Verdict.OK: 2, Verdict.UNKNOWN: 1, None: 1, Verdict.REVISE: 0}
 
 @register
 class BestOfN(Strategy):
@@ -53,4 +55,7 @@ class BestOfN(Strategy):
             if good:
                 return good[0]
         scored = [c for c in candidates if c.score is not None]
-        return max(scored, key=lambda c: c.score or 0.0) if scored else candidates[0]
+        if scored:
+            return max(scored, key=lambda c: c.score or 0.0)
+        # A source that gives verdicts but no scores: ok beats unknown beats revise (first on ties).
+        return max(candidates, key=lambda c: VERDICT_RANK.get(c.verdict, 1))

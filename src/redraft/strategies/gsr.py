@@ -77,7 +77,10 @@ class GSR(Strategy):
         samples = await ctx.sample_candidates(problem, self.params.n, temperature=self.params.temperature)
         if self.feedback is not None:
             await ctx.judge_all(self.feedback, problem, samples)
-        _, result = majority(samples)
+        voted, result = majority(samples)
+        if voted is not None:  # kept on the majority sample now, so a budget cut still shows it
+            voted.metadata.update(majority_answer=result.winner, vote=result.model_dump())
+            ctx.update(voted)
         prompt = synthesis_prompt(problem, samples)
         synthesis = await ctx.ask("refiner", prompt)
         final = ctx.record(round=1, kind="synthesis", text=synthesis, metadata={
@@ -90,7 +93,5 @@ class GSR(Strategy):
         synthesized = [c for c in candidates if c.kind == "synthesis"]
         if synthesized:
             return synthesized[-1]
-        chosen, result = majority([c for c in candidates if c.kind == "sample"] or candidates)
-        if chosen is not None:
-            chosen.metadata.update(majority_answer=result.winner, vote=result.model_dump())
+        chosen, _ = majority([c for c in candidates if c.kind == "sample"] or candidates)
         return chosen

@@ -44,7 +44,7 @@ class SelfConsistency(Strategy):
 
     def tally(self, candidates: list[Candidate]) -> Vote:
         samples = [c for c in candidates if c.kind == "sample"] or candidates
-        weights = [1.0 if c.score is None else c.score for c in samples]
+        weights: list[float | None] = [c.score for c in samples]  # unscored: counted apart, no weight
         return vote([c.answer for c in samples], weights if self.feedback else None)
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:

@@ -176,11 +176,12 @@ class SelfContrast(Strategy):
         perspectives = [c for c in candidates if c.kind == "perspective"]
         by_seq = {c.seq: c for c in perspectives}
 
-        def weight(candidate: Candidate) -> float:
+        def weight(candidate: Candidate) -> float | None:
             origin = by_seq.get(candidate.parent) if candidate.parent is not None else None
             size = sum(p.answer == origin.answer for p in perspectives) if origin is not None else 1
-            score = 1.0 if self.feedback is None or candidate.score is None else candidate.score
-            return size * score
+            if self.feedback is None:
+                return float(size)
+            return None if candidate.score is None else size * candidate.score  # unscored: apart
 
         return vote([c.answer for c in pool], [weight(c) for c in pool])
 

@@ -22,6 +22,9 @@ class Vote(BaseModel):
     voters: int
     #: The answers sharing the top weight when more than one does (in first-seen order), else [].
     tied: list[str] = []
+    #: In a weighted vote, voters that had no score: counted here, given no weight (a missing
+    #: score is not the best score).
+    unscored: int = 0
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -36,15 +39,25 @@ class Vote(BaseModel):
         return self.counts[self.winner] / total if self.winner is not None and total else 0.0
 
 
-def vote(answers: Sequence[str | None], weights: Sequence[float] | None = None) -> Vote:
-    """Majority (or weighted) vote; `weights[i]` is the weight of `answers[i]`."""
+def vote(answers: Sequence[str | None], weights: Sequence[float | None] | None = None) -> Vote:
+    """Majority (or weighted) vote; `weights[i]` is the weight of `answers[i]`.
+
+    A weight of None (a sample its judge gave no score) is counted apart in `unscored` and
+    adds nothing; when no voter has a weight at all, the vote is a plain majority.
+    """
+    if weights is not None and all(w is None for a, w in zip(answers, weights, strict=True) if a is not None):
+        weights = None
     counts: dict[str, float] = {}
+    unscored = 0
     for index, answer in enumerate(answers):
         if answer is None:
             continue
         weight = 1.0 if weights is None else weights[index]
+        if weight is None:
+            unscored += 1
+            continue
         counts[answer] = counts.get(answer, 0.0) + weight
     winner = max(counts, key=lambda a: counts[a]) if counts else None  # max keeps the first on ties
     top = [a for a, c in counts.items() if winner is not None and math.isclose(c, counts[winner])]
     return Vote(winner=winner, counts=counts, voters=sum(a is not None for a in answers),
-                tied=top if len(top) > 1 else [])
+                tied=top if len(top) > 1 else [], unscored=unscored)
