@@ -159,6 +159,18 @@ class _Remote:
         raise exc
 
 
+def _fetch(channel, name):
+    """The value of a module-level variable of the solution, as plain data."""
+    channel.send({"get": name})
+    reply = channel.receive()
+    if "value" not in reply:
+        raise _CandidateError(f"{name} cannot be read")
+    try:
+        return _wire.decode(reply["value"])
+    except _wire.WireError as exc:
+        _gone(f"the solution broke the protocol: {exc}")
+
+
 class _Instrument(ast.NodeTransformer):
     """Rewrites every ``assert`` into a call of `_assert_compare` or `_assert_truth`."""
 
@@ -344,6 +356,8 @@ def main():
         return
     offered = hello.get("hello")
     offered = {n for n in offered if type(n) is str} if type(offered) is list else set()
+    values = hello.get("values")
+    values = {n for n in values if type(n) is str} if type(values) is list else set()
     table = []
     compare, truth = make_checks(table)
     ns = {"__name__": "__redraft_tests__", "__builtins__": builtins}
@@ -356,9 +370,14 @@ def main():
                 with contextlib.suppress(SyntaxError):
                     wanted |= loaded_names(ast.parse(src))
             entry = job.get("entry_point")
-            for name in wanted | ({entry} if entry else set()):
+            if entry and entry not in offered:
+                ns.pop(entry, None)  # not the prompt's stub: a missing function is a NameError
+            for name in sorted(wanted | ({entry} if entry else set())):
                 if name in offered and (name == entry or (name not in ns and not hasattr(builtins, name))):
                     ns[name] = _Remote(channel, name)
+                elif name in values and name not in ns and not hasattr(builtins, name):
+                    with contextlib.suppress(_CandidateError, Exception):
+                        ns[name] = _fetch(channel, name)
             ns["__redraft_compare__"], ns["__redraft_truth__"] = compare, truth
             if job.get("setup"):
                 _, code = compile_instrumented(job["setup"], table, bare_compare_is_assert=False)

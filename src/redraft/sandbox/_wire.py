@@ -11,7 +11,7 @@ candidate's side encodes with it) and into the grader's source.
 
 Tags: a JSON list is a ``list``; ``{"t": [...]}`` a tuple, ``{"s": [...]}`` a
 set, ``{"f": [...]}`` a frozenset, ``{"d": [[k, v], ...]}`` a dict,
-``{"b": "hex"}`` bytes, ``{"x": "1.5"}`` a float written as text (NaN, infinities
+``{"b": "hex"}`` bytes, ``{"a": "hex"}`` a bytearray, ``{"x": "1.5"}`` a float written as text (NaN, infinities
 and every other float, so no int/float confusion can arise from JSON).
 """
 
@@ -48,6 +48,8 @@ def encode(value, depth=0):
         return {"d": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
     if kind is bytes:
         return {"b": bytes.hex(value)}
+    if kind is bytearray:
+        return {"a": bytearray.hex(value)}
     raise WireError(f"a value of type {type.__repr__(kind)[8:-2]} cannot be returned to the tests")
 
 
@@ -66,6 +68,8 @@ def _rebuild(data, depth=0):
         return float(body)
     if tag == "b" and type(body) is str:
         return bytes.fromhex(body)
+    if tag == "a" and type(body) is str:
+        return bytearray.fromhex(body)
     if type(body) is not list:
         raise WireError("malformed value")
     items = [_rebuild(v, depth + 1) for v in body]

@@ -76,18 +76,22 @@ def main():
         send({"load_error": f"{info['type']}: {info['text']}{info['where']}"})
         return
     names = [k for k, v in list(ns.items()) if type(k) is str and callable(v)]
-    send({"hello": names})
+    values = [k for k, v in list(ns.items()) if type(k) is str and not callable(v) and k[:2] != "__"]
+    send({"hello": names, "values": values})
     buffered = b""
     while True:
         while b"\n" not in buffered:
             chunk = reader.read(1 << 16)
             if not chunk:
-                return  # the grader is done
+                os._exit(0)  # the grader is done; the solution's atexit hooks and threads do not matter
             buffered += chunk
         line, buffered = buffered.split(b"\n", 1)
         request = _wire.loads(line)
         out = _Capped()
         try:
+            if "get" in request:  # a module-level value the tests read (``assert x == 1``)
+                send({"value": _wire.encode(ns[request["get"]])})
+                continue
             function = ns[request["call"]]
             args = _wire.decode(request["args"])
             kwargs = _wire.decode(request["kwargs"])
