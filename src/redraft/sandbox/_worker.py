@@ -108,4 +108,13 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OSError:  # the grader went away mid-reply: nothing left to answer
+        pass
+    except BaseException:  # noqa: BLE001 - ours or the solution's doing; shown in stderr
+        traceback.print_exc()
+        os._exit(1)
+    # Not a normal exit: the solution's atexit hooks and non-daemon threads
+    # cannot keep the run alive (or change anything: the verdict is not ours).
+    os._exit(0)
