@@ -86,12 +86,14 @@ TRICKS: dict[str, str] = {
         "builtins.repr = lambda *a: '[4, 3, 2]'\nbuiltins.print = lambda *a, **k: None\n" + WRONG
     ),
     "monkeypatching the harness's functions": (
-        "import sys, _wire\n_wire.encode = lambda v, depth=0: [4, 3, 2]\n_wire.strict_equal = lambda *a: True\n"
+        "import sys, _wire\n_wire.encode = lambda v, depth=0: [4, 3, 2]\n"
+        "_wire.strict_equal = lambda *a: True\n"
         "main = sys.modules['__main__']\nmain.describe = lambda exc: {'type': 'x', 'text': '', 'where': ''}\n"
         + WRONG
     ),
     "sys.modules tampering": (
-        "import sys, types\nfake = types.ModuleType('json')\nfake.dumps = lambda *a, **k: '{\"done\": true}'\n"
+        "import sys, types\nfake = types.ModuleType('json')\n"
+        "fake.dumps = lambda *a, **k: '{\"done\": true}'\n"
         "fake.loads = lambda *a, **k: {'done': True}\nsys.modules['json'] = fake\n"
         "sys.modules['_wire'].dumps = lambda m: b'{\"value\": true, \"done\": true}\\n'\n" + WRONG
     ),
@@ -108,8 +110,9 @@ TRICKS: dict[str, str] = {
         "    except OSError:\n        pass\n" + WRONG
     ),
     "gc walk for the harness": (
-        "import gc\nfor o in gc.get_objects():\n    if isinstance(o, dict) and ('cases' in o or 'expected' in o):\n"
-        "        o['cases'] = []\n    if callable(o) and getattr(o, '__name__', '') in ('check', 'run_case'):\n"
+        "import gc\nfor o in gc.get_objects():\n"
+        "    if isinstance(o, dict) and ('cases' in o or 'expected' in o):\n        o['cases'] = []\n"
+        "    if callable(o) and getattr(o, '__name__', '') in ('check', 'run_case'):\n"
         "        try:\n            o.__code__ = (lambda *a, **k: True).__code__\n        except Exception:\n"
         "            pass\n" + WRONG
     ),

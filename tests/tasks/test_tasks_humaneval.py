@@ -106,7 +106,9 @@ FAST_CANONICAL = [0, 2, 10, 32, 38, 47, 50, 53, 112, 163]  # prompt helpers, flo
 
 
 @pytest.mark.parametrize("index", FAST_CANONICAL)
-def test_canonical_solutions_pass_the_out_of_process_grader(records: list[dict[str, Any]], index: int) -> None:
+def test_canonical_solutions_pass_the_out_of_process_grader(
+    records: list[dict[str, Any]], index: int
+) -> None:
     # 32/38/50 need the prompt's helpers (poly, encode_cyclic, encode_shift); 47's docstring
     # example is wrong but its hidden test is right.
     assert _score(index, records[index]["canonical_solution"])

@@ -179,7 +179,7 @@ def create(backend: Backend, memory_mb: int, max_processes: int) -> RunCgroup:
                 _write(os.path.join(memory_dir, "memory.memsw.limit_in_bytes"), limit)
             os.mkdir(pids_dir)
             _write(os.path.join(pids_dir, "pids.max"), str(max_processes))
-            group.join_files = [os.path.join(memory_dir, "cgroup.procs"), os.path.join(pids_dir, "cgroup.procs")]
+            group.join_files = [os.path.join(d, "cgroup.procs") for d in (memory_dir, pids_dir)]
     except OSError:
         group.remove()
         raise

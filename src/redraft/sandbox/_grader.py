@@ -131,7 +131,8 @@ class _Remote:
         try:
             request = {"call": self._name, "args": _wire.encode(list(args)), "kwargs": _wire.encode(kwargs)}
         except _wire.WireError as exc:
-            raise TypeError(f"the tests pass {self._name} an argument the sandbox cannot carry: {exc}") from None
+            why = f"the tests pass {self._name} an argument the sandbox cannot carry: {exc}"
+            raise TypeError(why) from None
         self._channel.send(request)
         reply = self._channel.receive()
         output = reply.get("output")
@@ -147,16 +148,15 @@ class _Remote:
             _gone("the solution broke the protocol: a reply without value or error")
         kind, text, where = (str(error.get(k, ""))[:400] for k in ("type", "text", "where"))
         cls = getattr(builtins, kind, None) if kind.isidentifier() else None
+        raised = None
         if isinstance(cls, type) and issubclass(cls, Exception) and not issubclass(cls, _NOT_MAPPED):
-            try:
-                exc = cls(text) if text else cls()
-            except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs five arguments
-                exc = _CandidateError(f"{kind}: {text}")
-        else:
-            exc = _CandidateError(f"{kind}: {text}" if text else kind)
-        exc._redraft_where = where  # type: ignore[attr-defined]
-        exc._redraft_kind = kind  # type: ignore[attr-defined]
-        raise exc
+            with contextlib.suppress(Exception):  # e.g. UnicodeDecodeError needs five arguments
+                raised = cls(text) if text else cls()
+        if raised is None:
+            raised = _CandidateError(f"{kind}: {text}" if text else kind)
+        raised._redraft_where = where
+        raised._redraft_kind = kind
+        raise raised
 
 
 def _fetch(channel, name):
@@ -219,7 +219,7 @@ def _call(name, args):
 def _fail(info, values, message):
     shown = [
         f"{text} {verb} {short(value)}"
-        for (text, verb, literal), value in zip(info["sides"], values)
+        for (text, verb, literal), value in zip(info["sides"], values, strict=True)
         if not literal
     ]
     text, verb, _ = info["sides"][0]

@@ -11,7 +11,8 @@ candidate's side encodes with it) and into the grader's source.
 
 Tags: a JSON list is a ``list``; ``{"t": [...]}`` a tuple, ``{"s": [...]}`` a
 set, ``{"f": [...]}`` a frozenset, ``{"d": [[k, v], ...]}`` a dict,
-``{"b": "hex"}`` bytes, ``{"a": "hex"}`` a bytearray, ``{"x": "1.5"}`` a float written as text (NaN, infinities
+``{"b": "hex"}`` bytes, ``{"a": "hex"}`` a bytearray, ``{"x": "1.5"}`` a float written
+as text (NaN, infinities
 and every other float, so no int/float confusion can arise from JSON).
 """
 
@@ -132,7 +133,7 @@ def strict_equal(a, b, depth=0):
     if kind is not type(b):
         return False
     if kind in (list, tuple):
-        return len(a) == len(b) and all(strict_equal(x, y, depth + 1) for x, y in zip(a, b))
+        return len(a) == len(b) and all(strict_equal(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     if kind is dict:
         if a.keys() != b.keys():
             return False

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import tempfile
 import time
-
 from collections.abc import Sequence
 
 from . import _cgroup, _detect
@@ -139,7 +138,9 @@ async def run_sandboxed(
             isolation.mode,
             workdir=workdir,
             uid=uid,
-            rlimits=rlimits_for(nproc, limits.memory_mb, limits.cpu_time_s, limits.max_file_bytes, isolation.mode),
+            rlimits=rlimits_for(
+                nproc, limits.memory_mb, limits.cpu_time_s, limits.max_file_bytes, isolation.mode
+            ),
             tmpfs_bytes=4 * limits.max_file_bytes,
             cgroup_files=group.join_files if group is not None else (),
             hide_paths=hide_paths,

@@ -129,7 +129,8 @@ async def _grade(
     finally:
         os.close(grader_fd)
     try:
-        job = {"fd": grader_fd, "setup": setup, "cases": cases, "entry_point": entry_point, "prelude": prelude}
+        job = {"fd": grader_fd, "setup": setup, "cases": cases}
+        job |= {"entry_point": entry_point, "prelude": prelude}
         assert grader.stdin is not None and grader.stdout is not None and grader.stderr is not None
         grader.stdin.write(json.dumps(job).encode())
         await grader.stdin.drain()
@@ -144,10 +145,8 @@ async def _grade(
             args=[str(worker_fd)],
             hide_paths=hidden_test_locations(),
         )
-        try:
+        with contextlib.suppress(TimeoutError):  # test code still running (or stuck): killed below
             await asyncio.wait_for(grader.wait(), timeout=_GRACE_S)
-        except TimeoutError:  # test code still running (or stuck) after the program ended
-            pass
         graded = _Graded(result=result)
         for line in await _finish(grader, lines):
             record = json.loads(line)
@@ -225,7 +224,8 @@ def _casualty(src: str, result: SandboxResult, record: dict | None = None) -> Te
     if result.status == "timeout":
         message = f"{src} timed out ({result.reason})"
         return TestCaseResult(test=src, outcome="timeout", message=message, output=output)
-    return TestCaseResult(test=src, outcome="error", message=f"{src} did not finish: {_ended(result)}", output=output)
+    message = f"{src} did not finish: {_ended(result)}"
+    return TestCaseResult(test=src, outcome="error", message=message, output=output)
 
 
 def _ended(result: SandboxResult) -> str:
