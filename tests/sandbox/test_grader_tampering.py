@@ -15,7 +15,7 @@ import secrets
 
 import pytest
 
-from redraft.sandbox import SandboxLimits, detect_isolation, run_test_cases, run_tests
+from redraft.sandbox import Isolation, SandboxLimits, detect_isolation, run_test_cases, run_tests
 
 TOKEN = f"redraft-secret-{secrets.token_hex(16)}"
 TESTS = f"""
@@ -269,3 +269,12 @@ def test_killing_the_grader_and_the_parent_fails() -> None:
         "            os.kill(pid, signal.SIGSTOP)\n    except OSError:\n        pass\n" + WRONG
     )
     assert not _grade(program)
+
+
+@pytest.mark.parametrize("forced_mode", ["userns", "guard"], indirect=True)
+def test_grading_holds_in_the_weaker_modes(forced_mode: Isolation) -> None:
+    right = WRONG.replace("+ 2", "+ 1")
+    assert _grade(right) and _cases(right) == [True, True]
+    for name in ("os._exit(0) at import", "always-equal object", "forged result lines on stdout, stderr, "
+                 "fd 1/2 and /proc/self/fd", "monkeypatching the harness's functions"):  # fmt: skip
+        assert not _grade(TRICKS[name]), name
