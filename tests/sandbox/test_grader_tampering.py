@@ -278,3 +278,21 @@ def test_grading_holds_in_the_weaker_modes(forced_mode: Isolation) -> None:
     for name in ("os._exit(0) at import", "always-equal object", "forged result lines on stdout, stderr, "
                  "fd 1/2 and /proc/self/fd", "monkeypatching the harness's functions"):  # fmt: skip
         assert not _grade(TRICKS[name]), name
+
+
+def test_model_written_tests_are_sandboxed_too(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Reflexion grades with asserts the model wrote: they run in the grader, which is
+    # itself a sandboxed run (its own uid and mounts in ``full``), never on the host.
+    isolation = detect_isolation()
+    if "uid" not in isolation.mechanisms or "private-tmp" not in isolation.mechanisms:
+        pytest.skip(f"mode {isolation.mode!r} has no uid of its own or private /tmp")
+    target = f"/tmp/redraft_grader_escape_{secrets.token_hex(8)}"
+    asserts = [
+        f"open({target!r}, 'w').write('pwned')",
+        "import os; assert os.getuid() != 0",
+    ]
+    results = asyncio.run(run_test_cases(WRONG, asserts, limits=LIMITS))
+    assert results[1].passed, results[1].message
+    import os
+
+    assert not os.path.exists(target)

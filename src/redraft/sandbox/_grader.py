@@ -1,8 +1,10 @@
 """The grader: runs the tests outside the candidate's process and decides the verdict.
 
-Started by the parent (never inside the sandbox, never importing the solution)
-with ``python -I`` and this source on the command line; the job (trusted test
-code, cases, entry point) arrives on stdin, never on disk. The candidate's
+A sandboxed run of its own (another throwaway uid, other namespaces: the
+candidate can neither see, signal nor read it), never importing the solution;
+the job (test code, cases, entry point) arrives on stdin, never on disk.
+Sandboxed because test code is not always trusted: Reflexion runs asserts the
+model wrote. The candidate's
 functions are reachable only as `_Remote` proxies: calling one sends the
 arguments over a socket to the candidate's process (`_worker`) and turns the
 reply back into plain builtin values with the strict `_wire` decoder. So the
@@ -16,7 +18,7 @@ the failure message ("candidate([3, 2, 1]) returned [5, 4, 3]"). One record per
 case goes to our stdout, a pipe only the parent holds, then ``{"done": true}``;
 the parent counts a case that has no record as not passed.
 
-Standard library only; ``_wire`` is provided as a module by the bootstrap.
+Standard library only; ``_wire`` is copied next to this file.
 """
 
 import ast

@@ -8,12 +8,12 @@ cannot pass by tampering with its own grading (``os._exit(0)``, an object whose
 
 - the program runs in the sandbox under `_worker`, which only loads it and
   answers calls ("call f with these arguments") over a socket;
-- the tests run in `_grader`, a separate process started here, outside the
-  sandbox, that never imports the program: the candidate's functions are
+- the tests run in `_grader`, a second sandboxed run with a uid and namespaces
+  of its own, that never imports the program: the candidate's functions are
   proxies whose results arrive as plain builtin values (strict `_wire` codec)
   and are compared with a type-strict equality;
-- the grader reports one record per case on a pipe only this process holds,
-  and a case without a record is not passed. The exit status of the program
+- the grader reports one record per case on its stdout, a pipe only this
+  process holds, and a case without a record is not passed. The exit status of the program
   plays no part in the verdict.
 
 The feedback names the actual value wherever it can ("add(1,2) returned 3"),
@@ -28,40 +28,21 @@ import functools
 import importlib.util
 import json
 import os
-import resource
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _isolation as iso
 from .models import SandboxLimits, SandboxResult, Status, TestCaseResult, TestRunResult
-from .runner import SandboxError, run_sandboxed
+from .runner import run_sandboxed
 
 REPR_LIMIT = 300
-_GRACE_S = 1.0  # after the program's run ends, the grader's time to report the rest
+_GRACE_S = 1.0  # the grader's wall clock runs this much longer than the program's
 
 
 @functools.cache
 def _source(name: str) -> str:
     return Path(__file__).with_name(name).read_text(encoding="utf-8")
-
-
-@functools.cache
-def _grader_program() -> str:
-    """The grader's source for ``python -I -c``: nothing of it is read from a file
-    the candidate could reach, and ``-I`` keeps every directory we do not control
-    off ``sys.path``."""
-    return (
-        "import sys, types\n"
-        "_w = types.ModuleType('_wire')\n"
-        f"exec(compile({_source('_wire.py')!r}, '_wire.py', 'exec'), _w.__dict__)\n"
-        "sys.modules['_wire'] = _w\n"
-        f"exec(compile({_source('_grader.py')!r}, '_grader.py', 'exec'), {{'__name__': '__main__'}})\n"
-    )
 
 
 @functools.cache
@@ -78,30 +59,27 @@ def hidden_test_locations() -> tuple[str, ...]:
 
 @dataclass
 class _Graded:
-    """What the grader reported, and how the program's own run ended."""
+    """What the grader reported, and how the program's and the grader's runs ended."""
 
     result: SandboxResult
+    grader: SandboxResult
     records: dict[int, dict] = field(default_factory=dict)
     load_error: str | None = None
     setup_error: str | None = None
     done: bool = False
 
 
-def _grader_preexec(limits: SandboxLimits):  # type: ignore[no-untyped-def]
-    """The grader runs trusted test code, but on values the candidate chose: cap it."""
-    pairs = iso.clamp_rlimits(
-        {
-            resource.RLIMIT_AS: max(2048, 4 * limits.memory_mb) * 1024 * 1024,
-            resource.RLIMIT_CPU: int(limits.wall_time_s) + limits.cpu_time_s + 5,
-            resource.RLIMIT_CORE: 0,
+def _grader_limits(limits: SandboxLimits) -> SandboxLimits:
+    """The grader outlives the program by a little (to report a hang as a timeout), holds
+    decoded results (up to `_wire.MAX_MESSAGE_BYTES` each) and writes one record per case."""
+    return limits.model_copy(
+        update={
+            "wall_time_s": limits.wall_time_s + _GRACE_S,
+            "cpu_time_s": limits.cpu_time_s + 2,
+            "memory_mb": max(limits.memory_mb, 1024),
+            "max_output_bytes": max(limits.max_output_bytes, 8_000_000),
         }
     )
-
-    def preexec() -> None:
-        for res, pair in pairs.items():
-            resource.setrlimit(res, pair)
-
-    return preexec
 
 
 async def _grade(
@@ -113,71 +91,43 @@ async def _grade(
     prelude: str | None,
     limits: SandboxLimits | None,
 ) -> _Graded:
+    """Run the program (worker) and the tests (grader) as two sandboxed runs joined by
+    a socketpair. Each has its own throwaway uid and namespaces where the machine
+    allows (``full``), so the program can neither see, signal nor read the grader; the
+    grader is sandboxed too because test code may be model-written (Reflexion's tests)."""
     limits = limits or SandboxLimits()
-    ours, theirs = socket.socketpair()
-    grader_fd, worker_fd = ours.detach(), theirs.detach()
-    try:
-        grader = await asyncio.create_subprocess_exec(
-            sys.executable, "-I", "-B", "-u", "-c", _grader_program(),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(grader_fd,), cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            start_new_session=True, preexec_fn=_grader_preexec(limits), limit=1 << 24,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as exc:
-        os.close(worker_fd)
-        raise SandboxError(f"could not start the grader: {exc}") from exc
-    finally:
-        os.close(grader_fd)
-    try:
-        job = {"fd": grader_fd, "setup": setup, "cases": cases}
-        job |= {"entry_point": entry_point, "prelude": prelude}
-        assert grader.stdin is not None and grader.stdout is not None and grader.stderr is not None
-        grader.stdin.write(json.dumps(job).encode())
-        await grader.stdin.drain()
-        grader.stdin.close()
-        lines = asyncio.create_task(_read_all(grader.stdout))
-        errors = asyncio.create_task(grader.stderr.read(64_000))
-        result = await run_sandboxed(
-            _source("_worker.py"),
-            files={"solution.py": program, "_wire.py": _source("_wire.py")},
-            limits=limits,
-            pass_fds=[worker_fd],
-            args=[str(worker_fd)],
-            hide_paths=hidden_test_locations(),
-        )
-        with contextlib.suppress(TimeoutError):  # test code still running (or stuck): killed below
-            await asyncio.wait_for(grader.wait(), timeout=_GRACE_S)
-        graded = _Graded(result=result)
-        for line in await _finish(grader, lines):
+    grader_end, worker_end = (s.detach() for s in socket.socketpair())
+    job = {"fd": grader_end, "setup": setup, "cases": cases, "entry_point": entry_point, "prelude": prelude}
+    grader_run = run_sandboxed(
+        _source("_grader.py"),
+        stdin=json.dumps(job),
+        files={"_wire.py": _source("_wire.py")},
+        limits=_grader_limits(limits),
+        pass_fds=[grader_end],
+    )
+    worker_run = run_sandboxed(
+        _source("_worker.py"),
+        files={"solution.py": program, "_wire.py": _source("_wire.py")},
+        limits=limits,
+        pass_fds=[worker_end],
+        args=[str(worker_end)],
+        hide_paths=hidden_test_locations(),
+    )
+    grader, result = await asyncio.gather(grader_run, worker_run)
+    graded = _Graded(result=result, grader=grader)
+    for line in grader.stdout.splitlines():
+        try:
             record = json.loads(line)
-            if "index" in record:
-                graded.records[record["index"]] = record
-            graded.load_error = record.get("load_error", graded.load_error)
-            graded.setup_error = record.get("setup_error", graded.setup_error)
-            graded.done = graded.done or record.get("done", False)
-        stderr = await errors
-        if not graded.done and grader.returncode not in (0, -signal.SIGKILL) and stderr.strip():
-            raise SandboxError(f"the grader failed: {stderr.decode(errors='replace').strip()[-500:]}")
-        return graded
-    finally:
-        if grader.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(grader.pid, signal.SIGKILL)
-            await grader.wait()
-
-
-async def _read_all(stream: asyncio.StreamReader) -> list[bytes]:
-    lines = []
-    while line := await stream.readline():
-        lines.append(line)
-    return lines
-
-
-async def _finish(grader: asyncio.subprocess.Process, lines: asyncio.Task[list[bytes]]) -> list[bytes]:
-    if grader.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(grader.pid, signal.SIGKILL)
-    return [ln for ln in await lines if ln.endswith(b"\n")]
+        except json.JSONDecodeError:  # cut by a kill, or printed by the test code itself
+            continue
+        if type(record) is not dict:
+            continue
+        if type(record.get("index")) is int:
+            graded.records[record["index"]] = record
+        graded.load_error = record.get("load_error", graded.load_error)
+        graded.setup_error = record.get("setup_error", graded.setup_error)
+        graded.done = graded.done or record.get("done") is True
+    return graded
 
 
 async def run_test_cases(
@@ -213,29 +163,38 @@ async def run_test_cases(
         elif stopped:
             out.append(TestCaseResult(test=src, outcome="not_run", message=f"{src} not run"))
         else:
-            out.append(_casualty(src, graded.result, rec))
+            out.append(_casualty(src, graded, rec))
             stopped = True
     return out
 
 
-def _casualty(src: str, result: SandboxResult, record: dict | None = None) -> TestCaseResult:
-    """The case that was running when the program's process ended (or was stopped)."""
+def _casualty(src: str, graded: _Graded, record: dict | None = None) -> TestCaseResult:
+    """The case that was running when the program's process (or the tests') ended."""
     output = (record or {}).get("output", "")
-    if result.status == "timeout":
-        message = f"{src} timed out ({result.reason})"
+    timeout = next((r for r in (graded.result, graded.grader) if r.status == "timeout"), None)
+    if timeout is not None:
+        message = f"{src} timed out ({timeout.reason})"
         return TestCaseResult(test=src, outcome="timeout", message=message, output=output)
-    message = f"{src} did not finish: {_ended(result)}"
+    message = f"{src} did not finish: {_ended(graded)}"
     return TestCaseResult(test=src, outcome="error", message=message, output=output)
 
 
-def _ended(result: SandboxResult) -> str:
+def _ended(graded: _Graded) -> str:
+    result, whose = graded.result, "the"
     if result.status == "ok":
-        return "the solution's process exited before answering"
-    detail = f"the process ended ({result.status}: {result.reason})"
+        if record_gone(graded) or graded.grader.status == "ok":
+            return "the solution's process exited before answering"
+        result, whose = graded.grader, "the tests'"
+    detail = f"{whose} process ended ({result.status}: {result.reason})"
     tail = _last_line(result.stderr)
     if tail and tail not in result.reason:
         detail += f"; {tail}"
     return detail
+
+
+def record_gone(graded: _Graded) -> bool:
+    """The grader saw the solution's process go away (rather than dying itself)."""
+    return any(r.get("outcome") == "gone" for r in graded.records.values())
 
 
 def _last_line(text: str) -> str:
@@ -280,7 +239,8 @@ async def run_tests(
         message = record["message"]
         if message.startswith(case + " raised "):
             message = message[len(case) + 1 :]
-    else:  # the program's process ended (or was stopped) before the tests finished
-        status = result.status if result.status != "ok" else "error"
-        message = result.reason if result.status == "timeout" else _ended(result)
+    else:  # the program's process (or the tests') ended before the tests finished
+        ended = result if result.status != "ok" else graded.grader
+        status = ended.status if ended.status != "ok" else "error"
+        message = ended.reason if ended.status == "timeout" else _ended(graded)
     return TestRunResult(passed=False, status=status, message=message, result=result)
