@@ -100,3 +100,87 @@ def test_broken_solutions_fail() -> None:
     assert not _score(0, "I cannot solve this.")
     quick = SandboxLimits(wall_time_s=2, cpu_time_s=2)
     assert not _score(0, "    while True:\n        pass\n", quick)  # stopped by the sandbox's limits
+
+
+FAST_CANONICAL = [0, 2, 10, 32, 38, 47, 50, 53, 112, 163]  # prompt helpers, floats, tuples, random
+
+
+@pytest.mark.parametrize("index", FAST_CANONICAL)
+def test_canonical_solutions_pass_the_out_of_process_grader(
+    records: list[dict[str, Any]], index: int
+) -> None:
+    # 32/38/50 need the prompt's helpers (poly, encode_cyclic, encode_shift); 47's docstring
+    # example is wrong but its hidden test is right.
+    assert _score(index, records[index]["canonical_solution"])
+
+
+@pytest.mark.slow
+def test_all_164_canonical_solutions_pass(records: list[dict[str, Any]]) -> None:
+    task = HumanEval()
+    problems = task.load()
+
+    async def grade_all() -> list[bool]:
+        gate = asyncio.Semaphore(4)
+
+        async def one(i: int) -> bool:
+            async with gate:
+                return (await task.score(problems[i], records[i]["canonical_solution"])).correct
+
+        return await asyncio.gather(*(one(i) for i in range(len(problems))))
+
+    results = asyncio.run(grade_all())
+    assert [i for i, ok in enumerate(results) if not ok] == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "import os; os._exit(0)",
+        "raise SystemExit(0)",
+        "import atexit, os\natexit.register(lambda: os._exit(0))\n",
+        "class E:\n    def __eq__(self, o):\n        return True\n\n"
+        "def has_close_elements(numbers, threshold):\n    return E()\n",
+    ],
+    ids=["os-exit", "system-exit", "atexit", "always-equal"],
+)
+def test_tampering_replies_score_zero(reply: str) -> None:
+    assert not _score(0, f"```python\n{reply}\n```")
+
+
+def test_redefining_the_prompts_helper_does_not_help(records: list[dict[str, Any]]) -> None:
+    # HumanEval/32's test checks find_zero through the prompt's poly(); a candidate
+    # that redefines poly to vanish everywhere must still be graded with the real one.
+    reply = "```python\ndef poly(xs, x):\n    return 0.0\n\ndef find_zero(xs):\n    return 0.0\n```"
+    assert not _score(32, reply)
+
+
+def test_the_installed_hidden_tests_cannot_be_read() -> None:
+    # The candidate reads HumanEval's tests from the installed package and answers
+    # from them. Only a mount namespace can hide a world-readable file.
+    from redraft.sandbox import detect_isolation
+    from redraft.sandbox.testing import hidden_test_locations
+
+    if "mntns" not in detect_isolation().mechanisms:
+        pytest.skip("without a mount namespace the installed tests are readable (docs/sandbox.md)")
+    (location,) = hidden_test_locations()
+    reply = (
+        "```python\nimport ast, gzip, json\nTABLE = {}\ntry:\n"
+        f"    rows = gzip.open({location + '/data/HumanEval.jsonl.gz'!r}, 'rt').read().splitlines()\n"
+        "except OSError:\n    rows = []\n"
+        "for row in rows:\n    for node in ast.walk(ast.parse(json.loads(row)['test'])):\n"
+        "        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Call):\n"
+        "            try:\n                args = tuple(ast.literal_eval(a) for a in node.left.args)\n"
+        "                TABLE[repr(args)] = ast.literal_eval(node.comparators[0])\n"
+        "            except Exception:\n                pass\n"
+        "def has_close_elements(numbers, threshold):\n"
+        "    return TABLE.get(repr((numbers, threshold)), False)\n```"
+    )
+    assert not _score(0, reply)
+    from redraft.sandbox import testing
+
+    original = testing.hidden_test_locations
+    testing.hidden_test_locations = lambda: ()  # type: ignore[assignment]  # control: readable
+    try:
+        assert _score(0, reply)
+    finally:
+        testing.hidden_test_locations = original

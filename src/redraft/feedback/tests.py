@@ -83,7 +83,11 @@ class TestsFeedback(Source):
         if not test:
             return Feedback(verdict=Verdict.UNKNOWN, text="This problem has no hidden tests.")
         result = await run_tests(
-            program, test, entry_point=problem.metadata.get("entry_point"), limits=self.limits
+            program,
+            test,
+            entry_point=problem.metadata.get("entry_point"),
+            limits=self.limits,
+            prelude=problem.metadata.get("prompt"),
         )
         if result.passed:
             return Feedback(verdict=Verdict.OK, score=1.0, text="All tests passed.")

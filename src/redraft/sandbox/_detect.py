@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 
+from . import _cgroup
 from . import _isolation as iso
 from .models import Isolation
 
@@ -40,6 +41,26 @@ _PROBE = (
 
 _cached: Isolation | None = None
 _lock = threading.Lock()
+_cgroup_backend: _cgroup.Backend | None = None
+_cgroup_probed = False
+_cgroup_lock = threading.Lock()
+
+
+def cgroup_backend() -> _cgroup.Backend | None:
+    """Where per-run cgroups go (probed once): None when no hierarchy is writable."""
+    global _cgroup_backend, _cgroup_probed
+    with _cgroup_lock:
+        if not _cgroup_probed:
+            _cgroup_backend, _cgroup_probed = _cgroup.detect(), True
+        return _cgroup_backend
+
+
+def _memory_mechanisms() -> list[str]:
+    """"cgroup" (memory and processes bounded for the whole run) when available."""
+    backend = _cgroup.detect()
+    global _cgroup_backend, _cgroup_probed
+    _cgroup_backend, _cgroup_probed = backend, True
+    return ["cgroup", f"cgroup-{backend.version}"] if backend is not None else ["rlimit-memory-bound"]
 
 
 def sandbox_env(workdir: str) -> dict[str, str]:
@@ -128,7 +149,7 @@ def _detect() -> Isolation:
             mechs = ["netns", "mntns", "ipcns", "utsns", "readonly-fs", "private-tmp"]
             if info["pids"] <= 1:
                 mechs.append("hidepid")
-            mechs += ["uid", "rlimits"]
+            mechs += ["uid", "rlimits", *_memory_mechanisms()]
             if info["net"] == "open":  # never expected; do not claim what is not so
                 mechs.remove("netns")
             return Isolation(
@@ -144,7 +165,7 @@ def _detect() -> Isolation:
         info = _probe("userns", sys.executable)
         return Isolation(
             mode="userns",
-            mechanisms=("netns", "ipcns", "rlimits"),
+            mechanisms=("netns", "ipcns", "rlimits", *_memory_mechanisms()),
             interpreter=sys.executable,
             python_version=info["v"],
             notes="; ".join(failures),
@@ -156,7 +177,7 @@ def _detect() -> Isolation:
         failures.append("RLIMIT_NPROC is not enforced for root")
     return Isolation(
         mode="guard",
-        mechanisms=("rlimits", "socket-guard"),
+        mechanisms=("rlimits", "socket-guard", *_memory_mechanisms()),
         interpreter=sys.executable,
         python_version=".".join(map(str, sys.version_info[:3])),
         notes="; ".join(failures),

@@ -27,7 +27,9 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from . import _cgroup
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
@@ -109,16 +111,27 @@ def make_preexec(
     uid: int | None,
     rlimits: dict[int, tuple[int, int]],
     tmpfs_bytes: int,
+    cgroup_files: Sequence[str] = (),
+    hide_paths: Sequence[str] = (),
 ) -> Callable[[], None]:
     """The function the forked child runs before exec; see the module docstring.
 
     It must not import or start threads: the parent may be multi-threaded, so the
     child only makes system calls and simple file copies. Any exception makes
     ``Popen`` raise in the parent, so a half-isolated child never runs code.
+
+    ``cgroup_files`` are joined first (they sit on a filesystem about to become
+    read-only, and joining needs root). ``hide_paths`` (``full`` only: it needs the
+    mount namespace) are covered by an empty, unreadable tmpfs or by /dev/null, so
+    e.g. the installed copy of a benchmark's hidden tests cannot be read.
     """
     mounts = read_mounts() if mode == "full" else []
+    hidden = [(p, os.path.isdir(p)) for p in hide_paths if os.path.exists(p)] if mode == "full" else []
+    cgroup_files = list(cgroup_files)
 
     def preexec() -> None:
+        if cgroup_files:
+            _cgroup.join(cgroup_files)
         if mode == "full":
             unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
             _mount("none", "/", None, MS_REC | MS_PRIVATE)
@@ -128,6 +141,11 @@ def make_preexec(
                 except OSError:
                     if point == "/":
                         raise  # a writable root would defeat the point
+            for path, is_dir in hidden:
+                if is_dir:
+                    _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4096,mode=000")
+                else:
+                    _mount("/dev/null", path, None, MS_BIND)
             size = f"size={tmpfs_bytes},nr_inodes=4096"
             for path in PRIVATE_TMP:
                 if os.path.isdir(path):

@@ -42,7 +42,12 @@ class SandboxLimits(BaseModel):
 
     wall_time_s: float = Field(10.0, gt=0, description="Kill the whole run after this.")
     cpu_time_s: int = Field(10, gt=0, description="RLIMIT_CPU of each process.")
-    memory_mb: int = Field(512, gt=0, description="RLIMIT_AS (address space) of each process.")
+    memory_mb: int = Field(
+        512,
+        gt=0,
+        description="RLIMIT_AS (address space) of each process and, where a cgroup is available, "
+        "the memory of the whole run (all its processes together).",
+    )
     max_processes: int = Field(
         64, gt=0, description="RLIMIT_NPROC: processes and threads of the sandbox uid."
     )
@@ -92,6 +97,11 @@ class SandboxResult(BaseModel):
     reason: str = ""
     sandbox_uid: int | None = Field(None, description="The throwaway uid the code ran as.")
     isolation: Isolation | None = None
+    memory_bound: str = Field(
+        "",
+        description="How memory was bounded for this run, in words: a cgroup for all its processes "
+        "together, or RLIMIT_AS per process times the RLIMIT_NPROC cap.",
+    )
 
     @property
     def ok(self) -> bool:

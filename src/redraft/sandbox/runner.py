@@ -17,8 +17,9 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 
-from . import _detect
+from . import _cgroup, _detect
 from . import _isolation as iso
 from ._detect import PYTHON_FLAGS, detect_isolation, rlimits_for, sandbox_env
 from .models import Isolation, SandboxLimits, SandboxResult, Status
@@ -36,7 +37,7 @@ class _GuardedSocket(_Base):
             raise PermissionError("network access is disabled in the redraft sandbox")
         super().__init__(family, *args, **kwargs)
 socket.socket = _GuardedSocket
-sys.argv = [{MAIN!r}]
+sys.argv = [{MAIN!r}, *sys.argv[1:]]
 runpy.run_path({MAIN!r}, run_name="__main__")
 """
 
@@ -85,16 +86,37 @@ async def run_python(
     stdin: str | None = None,
     limits: SandboxLimits | None = None,
     files: dict[str, str] | None = None,
+    hide_paths: Sequence[str] = (),
 ) -> SandboxResult:
     """Run ``code`` as ``main.py`` in a fresh sandbox and return what it did.
 
     ``files`` (relative name -> text) are placed next to it and are importable.
+    ``hide_paths`` are made unreadable inside the sandbox where a mount namespace
+    exists (``full`` mode), e.g. an installed copy of hidden tests.
     Failures of the program are reported in the result, never raised; only a
     broken sandbox raises `SandboxError`, since that is not the model's fault.
     """
+    return await run_sandboxed(code, stdin=stdin, limits=limits, files=files, hide_paths=hide_paths)
+
+
+async def run_sandboxed(
+    code: str,
+    *,
+    stdin: str | None = None,
+    limits: SandboxLimits | None = None,
+    files: dict[str, str] | None = None,
+    hide_paths: Sequence[str] = (),
+    pass_fds: Sequence[int] = (),
+    args: Sequence[str] = (),
+) -> SandboxResult:
+    """`run_python`, plus what the grader needs: ``pass_fds`` are inherited by the
+    program (and closed here once it started, or on failure: ownership passes to
+    this call) and ``args`` become its ``sys.argv[1:]``."""
     limits = limits or SandboxLimits()
     files = dict(files or {})
+    owned = list(pass_fds)
     if MAIN in files or _BOOT in files:
+        _close_all(owned)
         raise ValueError(f"{MAIN!r} and {_BOOT!r} are reserved file names")
     cached = _detect._cached
     isolation: Isolation = cached if cached is not None else await asyncio.to_thread(detect_isolation)
@@ -106,27 +128,32 @@ async def run_python(
     workdir = tempfile.mkdtemp(prefix="redraft-sbx-")
     uid = iso.allocate_uid() if isolation.mode == "full" else None
     proc: asyncio.subprocess.Process | None = None
+    group, bound = _memory_budget(isolation, limits)
     try:
         _write_files(workdir, files)
+        nproc = limits.max_processes if group is not None else _cgroup.fallback_processes(
+            limits.memory_mb, limits.max_processes
+        )
         preexec = iso.make_preexec(
             isolation.mode,
             workdir=workdir,
             uid=uid,
             rlimits=rlimits_for(
-                limits.max_processes,
-                limits.memory_mb,
-                limits.cpu_time_s,
-                limits.max_file_bytes,
-                isolation.mode,
+                nproc, limits.memory_mb, limits.cpu_time_s, limits.max_file_bytes, isolation.mode
             ),
             tmpfs_bytes=4 * limits.max_file_bytes,
+            cgroup_files=group.join_files if group is not None else (),
+            hide_paths=hide_paths,
         )
+        if group is None:
+            bound = f"rlimit: {limits.memory_mb} MB of address space per process x {nproc} processes"
         start = time.monotonic()
         try:
             proc = await asyncio.create_subprocess_exec(
                 isolation.interpreter,
                 *PYTHON_FLAGS,
                 entry,
+                *args,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -134,18 +161,56 @@ async def run_python(
                 env=sandbox_env(workdir),
                 start_new_session=True,
                 preexec_fn=preexec,
+                pass_fds=owned,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise SandboxError(f"could not start the sandboxed process: {exc}") from exc
+        finally:
+            _close_all(owned)
         result = await _supervise(proc, start, stdin, limits, uid)
-        return result.model_copy(update={"sandbox_uid": uid, "isolation": isolation})
+        update: dict = {"sandbox_uid": uid, "isolation": isolation, "memory_bound": bound}
+        if group is not None:
+            kills = group.oom_kills()
+            if kills:
+                update["status"] = "memory"
+                update["reason"] = (
+                    f"the run passed its memory limit of {limits.memory_mb} MB (all processes together); "
+                    f"the kernel killed {kills} process{'es' if kills > 1 else ''}"
+                )
+        return result.model_copy(update=update)
     finally:
+        _close_all(owned)
         if proc is not None and proc.returncode is None:  # cancelled mid-run
             iso.kill_group(proc.pid)
         # Synchronous on purpose: a second cancellation must not skip the cleanup.
         if uid is not None and iso.sweep_uid(uid):
             iso.release_uid(uid)  # a uid with survivors is never handed out again
+        if group is not None:
+            group.remove()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _close_all(fds: list[int]) -> None:
+    while fds:
+        with contextlib.suppress(OSError):
+            os.close(fds.pop())
+
+
+def _memory_budget(isolation: Isolation, limits: SandboxLimits) -> tuple[_cgroup.RunCgroup | None, str]:
+    """The run's own cgroup when the isolation has one, else None (rlimits only)."""
+    if "cgroup" not in isolation.mechanisms:
+        return None, ""
+    backend = _detect.cgroup_backend()
+    if backend is None:
+        return None, ""
+    try:
+        group = _cgroup.create(backend, limits.memory_mb, limits.max_processes)
+    except OSError:
+        return None, ""
+    return group, (
+        f"cgroup {backend.version}: {limits.memory_mb} MB and {limits.max_processes} processes "
+        "for the whole run"
+    )
 
 
 async def _feed(stream: asyncio.StreamWriter, data: str) -> None:

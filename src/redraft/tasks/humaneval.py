@@ -172,7 +172,9 @@ class HumanEval(Task):
         # module imports) does not pull in the sandbox's process machinery.
         from redraft.sandbox import run_tests
 
-        result = await run_tests(program, test, entry_point=entry_point, limits=self.limits)
+        # The prompt is the tests' trusted prelude: its helpers (poly, encode_cyclic) are
+        # used by the tests as given, never as the candidate redefined them.
+        result = await run_tests(program, test, entry_point=entry_point, limits=self.limits, prelude=prompt)
         if result.passed:
             explanation = "all tests passed"
         else:
