@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
-from redraft.roles import ROLES, RoleError, check_role, fallback  # noqa: F401  (re-exported)
+from redraft.roles import ROLES, RoleError, check_role, fallback, sampling_for  # noqa: F401  (re-exported)
 from redraft.tasks.base import Problem
 from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener
 
@@ -202,7 +202,7 @@ class Context:
         else concurrent requests. Each counts as one call against the budget."""
         model = self.model_for(role)
         self.ledger.reserve(n)
-        params = {**self.sampling, **sampling}
+        params = sampling_for(role, {**self.sampling, **sampling})  # judging roles: a larger cap
         record = CallRecord(
             seq=self.ledger.next_seq(), role=role, model=model.name, stage=self.stage,
             messages=[dict(m) for m in messages], sampling={**params, **({"n": n} if n > 1 else {})},

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from redraft.extras import MissingExtra, needs_extra, require
-from redraft.models.base import Completion, Message, ModelError
+from redraft.models.base import Completion, Message, ModelError, choice_grammar
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final"}
+SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final", "choices",
+                 "repeat_penalty"}
 DEFAULT_MAX_TOKENS = 512
 FEATURE = "the embedded model"
 EXTRA = "local"
@@ -77,10 +78,16 @@ class LocalModel:
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
 
+    #: `choices` becomes a llama.cpp grammar, so the reply is always one of them.
+    supports_choices = True
+
     def _complete_sync(self, messages: list[Message], sampling: dict[str, Any]) -> Completion:
         llm = _load(self.path, self.n_ctx)
         started = time.perf_counter()
         continue_final = sampling.pop("continue_final", False)
+        choices = sampling.pop("choices", None)
+        if choices is not None:
+            sampling["grammar"] = _grammar(choice_grammar(list(choices)))
         with self._lock:
             try:
                 if continue_final:
@@ -126,3 +133,10 @@ class LocalModel:
         # llama.cpp would otherwise generate until the context window is full.
         params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         return await asyncio.to_thread(self._complete_sync, messages, params)
+
+
+def _grammar(gbnf: str) -> Any:
+    """A compiled llama.cpp grammar (built per call: it keeps parse state while sampling)."""
+    with needs_extra(FEATURE, EXTRA, "llama_cpp"):
+        from llama_cpp import LlamaGrammar
+    return LlamaGrammar.from_string(gbnf, verbose=False)

@@ -14,7 +14,7 @@ from redraft.models.base import Model
 from redraft.models.cache import ResponseCache
 from redraft.models.local import LocalModel
 from redraft.models.managed import ManagedModel
-from redraft.models.openai_compat import OpenAICompatibleModel
+from redraft.models.openai_compat import Constrained, OpenAICompatibleModel
 
 LOCAL_CONCURRENCY = 1
 
@@ -28,6 +28,9 @@ class ModelConfig(BaseModel):
     timeout_s: float = 120.0
     max_retries: int = 4
     concurrency: int = 16
+    #: How the endpoint constrains a reply to given strings (verdict follow-ups), None: it cannot.
+    #: The embedded model always can; an endpoint only when this says which form its server takes.
+    constrained: Constrained | None = None
 
     def resolved(self) -> ModelConfig:
         return self.model_copy(update={
@@ -50,7 +53,8 @@ def build_model(config: ModelConfig) -> Model:
         path = config.model.split(":", 1)[1] if config.model and ":" in config.model else None
         return LocalModel(path)
     return OpenAICompatibleModel(
-        config.model, base_url=config.base_url, api_key=config.api_key, timeout_s=config.timeout_s
+        config.model, base_url=config.base_url, api_key=config.api_key, timeout_s=config.timeout_s,
+        constrained=config.constrained,
     )
 
 

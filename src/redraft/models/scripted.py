@@ -15,7 +15,9 @@ class ScriptedModel:
     """Replies from a list (in order, error when used up) or a function of the messages.
 
     An `Exception` among the replies is raised instead of answered, to script
-    failures. Every call is kept in `history` as (messages, sampling).
+    failures. Every call is kept in `history` as (messages, sampling), so a test can check
+    what was asked (a `choices` constraint, a raised `max_tokens`). `supports_choices`
+    plays a backend that can constrain a reply; the script still decides the reply.
     Token counts are whitespace word counts: deterministic and good enough to
     exercise budgets.
     """
@@ -25,8 +27,10 @@ class ScriptedModel:
         replies: Iterable[Reply] | ReplyFunction,
         *,
         name: str = "scripted",
+        supports_choices: bool = False,
     ) -> None:
         self.name = name
+        self.supports_choices = supports_choices
         self.endpoint = f"scripted:{name}"
         self._function: ReplyFunction | None = replies if callable(replies) else None
         self._queue: list[Reply] = [] if callable(replies) else list(replies)
