@@ -91,3 +91,11 @@ def test_the_grammar_admits_exactly_the_choices() -> None:
     assert choice_grammar(CHOICES) == 'root ::= "VERDICT: correct" | "VERDICT: revise"'
     with pytest.raises(ModelError, match="at least one"):
         choice_grammar([])
+
+
+def test_the_environment_opts_every_endpoint_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDRAFT_CONSTRAINED", "json_schema")
+    assert supports_choices(build_model(ModelConfig(model="m", base_url="http://h/v1")))
+    monkeypatch.setenv("REDRAFT_CONSTRAINED", "grammar")
+    with pytest.raises(ModelError, match="REDRAFT_CONSTRAINED='grammar'; expected one of: json_schema"):
+        build_model(ModelConfig(model="m", base_url="http://h/v1"))

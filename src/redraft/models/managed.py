@@ -112,7 +112,10 @@ class ManagedModel:
     ) -> list[Completion]:
         if self.cache is None or not cacheable(sampling):
             return await self._with_retries(call, role)
-        key = request_key(self.endpoint, self.inner.name, messages, sampling)
+        # What the model adds to every request (the embedded model's repeat penalty) is part
+        # of the request: a changed default must not be answered from the old cache.
+        defaults = getattr(self.inner, "sampling_defaults", {})
+        key = request_key(self.endpoint, self.inner.name, messages, {**defaults, **sampling})
         hit = self.cache.get(key)
         if hit is not None:
             for completion in hit:

@@ -7,16 +7,18 @@ model named), the embedded local model is used, so redraft works offline.
 from __future__ import annotations
 
 import os
+from typing import get_args
 
 from pydantic import BaseModel
 
-from redraft.models.base import Model
+from redraft.models.base import Model, ModelError
 from redraft.models.cache import ResponseCache
 from redraft.models.local import LocalModel
 from redraft.models.managed import ManagedModel
 from redraft.models.openai_compat import Constrained, OpenAICompatibleModel
 
 LOCAL_CONCURRENCY = 1
+CONSTRAINED_FORMS: tuple[str, ...] = get_args(Constrained)
 
 
 class ModelConfig(BaseModel):
@@ -36,6 +38,7 @@ class ModelConfig(BaseModel):
         return self.model_copy(update={
             "base_url": self.base_url or os.environ.get("OPENAI_BASE_URL") or None,
             "api_key": self.api_key or os.environ.get("OPENAI_API_KEY") or None,
+            "constrained": self.constrained or _constrained_from_env(),
         })
 
     @property
@@ -44,6 +47,19 @@ class ModelConfig(BaseModel):
         if name is not None:
             return name == "local" or name.startswith("local:")
         return self.resolved().base_url is None
+
+
+def _constrained_from_env() -> Constrained | None:
+    """`$REDRAFT_CONSTRAINED` (json_schema or guided_choice): the opt-in for every endpoint of a run."""
+    value = os.environ.get("REDRAFT_CONSTRAINED", "").strip()
+    if not value:
+        return None
+    if value not in CONSTRAINED_FORMS:
+        raise ModelError(
+            f"REDRAFT_CONSTRAINED={value!r}; expected one of: {', '.join(CONSTRAINED_FORMS)} "
+            "(json_schema: OpenAI, llama.cpp server; guided_choice: vLLM)"
+        )
+    return value  # type: ignore[return-value]
 
 
 def build_model(config: ModelConfig) -> Model:
