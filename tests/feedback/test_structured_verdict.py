@@ -66,3 +66,13 @@ def test_the_follow_up_is_counted_in_the_budget() -> None:
     with pytest.raises(BudgetExhausted):
         judge(critic, Budget(max_calls=1))
     assert len(critic.history) == 1
+
+
+def test_the_follow_up_can_be_turned_off_by_spec() -> None:
+    from redraft.feedback.registry import get_feedback
+
+    source = get_feedback("critic[structured=false]")
+    critic = ScriptedModel([RESOLVED], supports_choices=True)
+    ctx = Context({"generator": ManagedModel(critic, backoff_s=0.0)})
+    assert asyncio.run(source.judge(PROBLEM, "391", ctx)).verdict is Verdict.UNKNOWN
+    assert len(critic.history) == 1

@@ -63,9 +63,15 @@ class CriticFeedback(Source):
 
     class Params(BaseModel):
         role: str = Field("critic", description="the judging role the critique is asked in")
+        structured: bool = Field(
+            True, description="ask a constrained verdict line when the critique's does not parse "
+            "(models that support `choices` only)")
 
-    def __init__(self, template: str = CRITIC_PROMPT, *, role: str = "critic") -> None:
+    def __init__(
+        self, template: str = CRITIC_PROMPT, *, role: str = "critic", structured: bool = True
+    ) -> None:
         self.template = template
+        self.structured = structured
         self.role = check_role(role)
         self.roles = (role,)
 
@@ -74,7 +80,7 @@ class CriticFeedback(Source):
         completion = await ctx.ask(self.role, prompt)
         text = completion.strip()
         verdict = parse_verdict(completion)
-        if verdict is Verdict.UNKNOWN and ctx.model_for(self.role).supports_choices:
+        if verdict is Verdict.UNKNOWN and self.structured and ctx.model_for(self.role).supports_choices:
             line = await self._constrained_verdict(prompt, completion, ctx)
             verdict = parse_verdict(line)
             text = f"{text}\n{line.strip()}"
