@@ -29,7 +29,7 @@ from redraft.budget import (  # noqa: F401  (re-exported: the kernel's names of 
 )
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
-from redraft.roles import ROLES, RoleError, check_role, fallback  # noqa: F401  (re-exported)
+from redraft.roles import ROLES, RoleError, check_role, fallback, sampling_for  # noqa: F401  (re-exported)
 from redraft.tasks.base import Problem
 from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener, Pick
 
@@ -235,7 +235,7 @@ class Context:
         response cache (keyed on the seed) never hands back one of them N times.
         """
         model = self.model_for(role)
-        params = {**self.sampling, **sampling}
+        params = sampling_for(role, {**self.sampling, **sampling})  # judging roles: a larger cap
         prompt_tokens = 0 if self.budget.max_tokens is None else prompt_tokens_of(model, messages)
         index = self.ledger.calls_started
         grant = self.ledger.reserve(n, prompt_tokens, params.get("max_tokens"), partial=partial)

@@ -8,6 +8,8 @@ models need strong verifiers"); generating roles fall back to the generator. A l
 
 from __future__ import annotations
 
+from typing import Any
+
 from redraft.errors import RedraftError
 
 #: Roles that write or rewrite answers; they fall back to the generator.
@@ -15,6 +17,11 @@ GENERATING_ROLES = ("generator", "refiner", "rewriter", "planner", "reflector", 
 #: Roles that judge; they fall back to the critic, then the generator.
 JUDGING_ROLES = ("critic", "reward", "verifier", "asker", "truster", "reviewer", "executor", "judge")
 ROLES = GENERATING_ROLES + JUDGING_ROLES
+
+
+#: The least `max_tokens` a judging call gets: judges put their machine-readable line
+#: (VERDICT, score, Q) last, and a critique cut at the generator's cap loses exactly it.
+JUDGE_MAX_TOKENS = 768
 
 
 class RoleError(RedraftError, ValueError):
@@ -47,3 +54,19 @@ def parse_binding(text: str) -> tuple[str, str | None, str | None]:
     if not model.strip() and not base_url.strip():
         raise RoleError(f"--role {name.strip()}= names neither a model nor an endpoint")
     return check_role(name.strip()), model.strip() or None, base_url.strip() or None
+
+
+def sampling_for(role: str, sampling: dict[str, Any]) -> dict[str, Any]:
+    """`sampling` as a call in `role` is sent: judging roles get at least `judge_max_tokens`.
+
+    The one place the judging cap is applied (`Context.complete_n` calls it). A call with
+    `max_tokens` set in a judging role gets `max(max_tokens, judge_max_tokens)`;
+    `judge_max_tokens` is itself a sampling key (default `JUDGE_MAX_TOKENS`) so a caller can
+    change the floor, and it is never sent to the model. With no `max_tokens`, the model's
+    own default stands (an endpoint's may be larger than any floor).
+    """
+    params = dict(sampling)
+    floor = params.pop("judge_max_tokens", JUDGE_MAX_TOKENS)
+    if role in JUDGING_ROLES and params.get("max_tokens") is not None and floor is not None:
+        params["max_tokens"] = max(params["max_tokens"], floor)
+    return params

@@ -39,7 +39,8 @@ def test_an_open_ended_evaluation_records_its_judge_calls_apart_from_the_method(
     roles = [(c.role, c.model) for c in run.call_records]
     assert roles == [("generator", "writer"), ("judge", "grader")]
     judged = run.call_records[1]
-    assert judged.sampling == {"temperature": 0.0, "max_tokens": 77}  # the evaluation's, not the method's 0.7
+    # The evaluation's temperature, not the method's 0.7; max_tokens raised to the judging floor.
+    assert judged.sampling == {"temperature": 0.0, "max_tokens": 768}
     assert judged.seq > max(c.seq for c in run.candidates)  # after the method's trace, in the same run
     assert run.calls == 1 and run.judge_usage is not None and run.judge_usage.calls == 1
     assert [h[1]["temperature"] for h in generator.history] == [0.7, 0.7]

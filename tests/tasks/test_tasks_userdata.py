@@ -168,7 +168,8 @@ def test_open_ended_is_scored_by_its_judge_on_its_checklist(tmp_path: Path) -> N
     assert (wrong.correct, wrong.extracted) == (False, "0.50")
     assert not unreadable.correct and "could not be read" in unreadable.explanation
     assert "mentions rain" in judge.history[0][0][0]["content"]
-    assert [h[1] for h in judge.history] == [{"temperature": 0.0, "max_tokens": 64}] * 3
+    # max_tokens raised from the scorer's 64 to the judging floor (the checklist answer comes last).
+    assert [h[1] for h in judge.history] == [{"temperature": 0.0, "max_tokens": 768}] * 3
     assert scorer.usage.calls == 3 and scorer.ctx is not None
     assert set(scorer.ctx.usage_by_role) == {"judge"}
 

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field
 from redraft.feedback.base import Source
 from redraft.feedback.registry import register
 from redraft.feedback.verdict import parse_verdict
+from redraft.models.base import Message
 from redraft.roles import check_role
 from redraft.tasks.base import Problem
-from redraft.trace import Feedback
+from redraft.trace import Feedback, Verdict
 
 if TYPE_CHECKING:
     from redraft.context import Context
@@ -33,6 +34,12 @@ Problem:
 
 Proposed answer:
 {candidate}"""
+
+#: Asked after a critique whose verdict line did not parse, on a model that can constrain its reply.
+VERDICT_QUESTION = """\
+Based on your review, is the proposed answer fully correct (no change needed)? \
+Reply with exactly one line: "VERDICT: correct" or "VERDICT: revise"."""
+VERDICT_CHOICES = ["VERDICT: correct", "VERDICT: revise"]
 
 SCORE_LINE = re.compile(r"score\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
@@ -56,17 +63,39 @@ class CriticFeedback(Source):
 
     class Params(BaseModel):
         role: str = Field("critic", description="the judging role the critique is asked in")
+        structured: bool = Field(
+            True, description="ask a constrained verdict line when the critique's does not parse "
+            "(models that support `choices` only)")
 
-    def __init__(self, template: str = CRITIC_PROMPT, *, role: str = "critic") -> None:
+    def __init__(
+        self, template: str = CRITIC_PROMPT, *, role: str = "critic", structured: bool = True
+    ) -> None:
         self.template = template
+        self.structured = structured
         self.role = check_role(role)
         self.roles = (role,)
 
     async def judge(self, problem: Problem, candidate: str, ctx: Context) -> Feedback:
         prompt = self.template.format(problem=problem.prompt, candidate=candidate)
         completion = await ctx.ask(self.role, prompt)
-        return Feedback(
-            verdict=parse_verdict(completion),
-            text=completion.strip(),
-            score=parse_score(completion),
-        )
+        text = completion.strip()
+        verdict = parse_verdict(completion)
+        if verdict is Verdict.UNKNOWN and self.structured and ctx.model_for(self.role).supports_choices:
+            line = await self._constrained_verdict(prompt, completion, ctx)
+            verdict = parse_verdict(line)
+            text = f"{text}\n{line.strip()}"
+        return Feedback(verdict=verdict, text=text, score=parse_score(completion))
+
+    async def _constrained_verdict(self, prompt: str, critique: str, ctx: Context) -> str:
+        """The verdict line asked again, constrained to its two values, in the same conversation.
+
+        Only when the free-text critique's line did not parse: the critique stays free text
+        (constraining all of it was slow and still broke the JSON on a 135M model), and this
+        one-line follow-up is a traced call in the same role, counted in the budget.
+        """
+        messages: list[Message] = [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": critique},
+            {"role": "user", "content": VERDICT_QUESTION},
+        ]
+        return (await ctx.complete(self.role, messages, choices=VERDICT_CHOICES)).text

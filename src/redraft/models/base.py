@@ -7,6 +7,7 @@ concurrency limits, usage accounting and tracing live in one wrapper
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
@@ -89,5 +90,27 @@ class Model(Protocol):
     endpoint: str
 
     async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
-        """Complete `messages`. Sampling keys: temperature, max_tokens, top_p, seed, stop."""
+        """Complete `messages`. Sampling keys: temperature, max_tokens, top_p, seed, stop.
+
+        A model whose `supports_choices` attribute is true (see `supports_choices`) also
+        takes `choices`: a list of strings, and its reply is exactly one of them.
+        """
         ...
+
+
+def supports_choices(model: object) -> bool:
+    """Whether `model` can constrain a reply to one of given strings (the `choices` sampling key).
+
+    A capability flag, not a promise every server keeps: the embedded model always can
+    (a llama.cpp grammar); an endpoint only when the user says which form it takes, since
+    a server that does not understand `response_format`/`guided_choice` may ignore it
+    silently. Models without the attribute cannot, and get plain-text prompts only.
+    """
+    return bool(getattr(model, "supports_choices", False))
+
+
+def choice_grammar(choices: list[str]) -> str:
+    """A GBNF grammar whose only sentences are `choices` (for llama.cpp's constrained sampling)."""
+    if not choices:
+        raise ModelError("`choices` needs at least one string")
+    return "root ::= " + " | ".join(json.dumps(c) for c in choices)

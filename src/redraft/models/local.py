@@ -19,11 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from redraft.extras import MissingExtra, needs_extra, require
-from redraft.models.base import Completion, Message, ModelError
+from redraft.models.base import Completion, Message, ModelError, choice_grammar
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final"}
+SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final", "choices",
+                 "repeat_penalty"}
 DEFAULT_MAX_TOKENS = 512
+#: SmolLM2-135M at temperature 0 falls into a loop of one sentence until max_tokens; a mild
+#: penalty on repeated tokens stops that (llama.cpp's own default is 1.0, none).
+DEFAULT_REPEAT_PENALTY = 1.1
+#: SmolLM2's chat template (ChatML) ends a turn with <|im_end|>; a model that runs past it
+#: starts a new turn with <|im_start|>, and raw prompts (continue_final) have no stop at all.
+DEFAULT_STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]
 FEATURE = "the embedded model"
 EXTRA = "local"
 
@@ -76,11 +83,22 @@ class LocalModel:
         self.endpoint = f"local:{self.path}"
         self.n_ctx = n_ctx
         self._lock = threading.Lock()
+        #: Sent unless the caller sets them; part of the response-cache key (see ManagedModel).
+        self.sampling_defaults: dict[str, Any] = {
+            "max_tokens": DEFAULT_MAX_TOKENS, "repeat_penalty": DEFAULT_REPEAT_PENALTY,
+            "stop": list(DEFAULT_STOP),
+        }
+
+    #: `choices` becomes a llama.cpp grammar, so the reply is always one of them.
+    supports_choices = True
 
     def _complete_sync(self, messages: list[Message], sampling: dict[str, Any]) -> Completion:
         llm = _load(self.path, self.n_ctx)
         started = time.perf_counter()
         continue_final = sampling.pop("continue_final", False)
+        choices = sampling.pop("choices", None)
+        if choices is not None:
+            sampling["grammar"] = _grammar(choice_grammar(list(choices)))
         with self._lock:
             try:
                 if continue_final:
@@ -123,6 +141,14 @@ class LocalModel:
         if unknown:
             raise ModelError(f"the local model does not support: {sorted(unknown)}")
         params = {k: v for k, v in sampling.items() if v is not None}
-        # llama.cpp would otherwise generate until the context window is full.
-        params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        # max_tokens: llama.cpp would otherwise generate until the context window is full.
+        for key, value in self.sampling_defaults.items():
+            params.setdefault(key, value)
         return await asyncio.to_thread(self._complete_sync, messages, params)
+
+
+def _grammar(gbnf: str) -> Any:
+    """A compiled llama.cpp grammar (built per call: it keeps parse state while sampling)."""
+    with needs_extra(FEATURE, EXTRA, "llama_cpp"):
+        from llama_cpp import LlamaGrammar
+    return LlamaGrammar.from_string(gbnf, verbose=False)

@@ -13,7 +13,15 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redraft.models.base import Completion, Message, Model, ModelError, RetryableModelError, Usage
+from redraft.models.base import (
+    Completion,
+    Message,
+    Model,
+    ModelError,
+    RetryableModelError,
+    Usage,
+    supports_choices,
+)
 from redraft.models.cache import ResponseCache, cacheable, request_key
 
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
@@ -51,6 +59,11 @@ class ManagedModel:
         self.max_backoff_s = max_backoff_s
         self.cache = cache
         self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
+
+    @property
+    def supports_choices(self) -> bool:
+        """Whether the wrapped model takes the `choices` sampling key (see `models.base.supports_choices`)."""
+        return supports_choices(self.inner)
 
     @property
     def usage(self) -> Usage:
@@ -99,7 +112,10 @@ class ManagedModel:
     ) -> list[Completion]:
         if self.cache is None or not cacheable(sampling):
             return await self._with_retries(call, role)
-        key = request_key(self.endpoint, self.inner.name, messages, sampling)
+        # What the model adds to every request (the embedded model's repeat penalty) is part
+        # of the request: a changed default must not be answered from the old cache.
+        defaults = getattr(self.inner, "sampling_defaults", {})
+        key = request_key(self.endpoint, self.inner.name, messages, {**defaults, **sampling})
         hit = self.cache.get(key)
         if hit is not None:
             for completion in hit:

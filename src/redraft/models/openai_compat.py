@@ -8,8 +8,9 @@ and every attempt is visible.
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient
@@ -18,7 +19,10 @@ from redraft.models.base import Completion, Message, ModelError, RetryableModelE
 
 RETRYABLE_STATUS = {408, 409, 429}
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
-                 "frequency_penalty", "continue_final"}
+                 "frequency_penalty", "continue_final", "choices"}
+#: How an endpoint constrains a reply to given strings: OpenAI's (and llama.cpp server's)
+#: `response_format` JSON schema, or vLLM's `guided_choice`.
+Constrained = Literal["json_schema", "guided_choice"]
 
 
 class OpenAICompatibleModel:
@@ -31,8 +35,12 @@ class OpenAICompatibleModel:
         base_url: str | None = None,
         api_key: str | None = None,
         timeout_s: float = 120.0,
+        constrained: Constrained | None = None,
     ) -> None:
         self.name = model or ""
+        # Off unless the user says which form the server understands: a server that does
+        # not know `response_format`/`guided_choice` may ignore it and answer free text.
+        self.constrained = constrained
         self.base_url = base_url
         self.endpoint = base_url or "https://api.openai.com/v1"
         # Local servers ignore the key but the SDK insists on one.
@@ -40,6 +48,10 @@ class OpenAICompatibleModel:
         self._timeout_s = timeout_s
         self._client: AsyncOpenAI | None = None
         self.supports_n = True
+
+    @property
+    def supports_choices(self) -> bool:
+        return self.constrained is not None
 
     def _get_client(self) -> AsyncOpenAI:
         # Created lazily: the aiohttp transport must be built inside a running loop.
@@ -67,10 +79,16 @@ class OpenAICompatibleModel:
         if unknown:
             raise ModelError(f"unsupported sampling parameters: {sorted(unknown)}")
         params = {k: v for k, v in sampling.items() if v is not None}
+        extra_body: dict[str, Any] = {}
         if params.pop("continue_final", False):
             # Continue the final assistant message instead of starting a new turn
             # (vLLM's names; llama.cpp server and Ollama continue a trailing assistant turn anyway).
-            params["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
+            extra_body.update({"continue_final_message": True, "add_generation_prompt": False})
+        choices = params.pop("choices", None)
+        if choices is not None:
+            extra_body.update(self._constrain(list(choices), params))
+        if extra_body:
+            params["extra_body"] = extra_body
         if not self.name:
             await self._discover_model()
         started = time.perf_counter()
@@ -94,7 +112,7 @@ class OpenAICompatibleModel:
         count = len(response.choices)
         return [
             Completion(
-                text=choice.message.content or "",
+                text=_reply_text(choice.message.content, constrained=choices is not None),
                 finish_reason=choice.finish_reason,
                 prompt_tokens=prompt_tokens if i == 0 else 0,
                 completion_tokens=completion_tokens // count + (completion_tokens % count if i == 0 else 0),
@@ -103,6 +121,24 @@ class OpenAICompatibleModel:
             )
             for i, choice in enumerate(sorted(response.choices, key=lambda c: c.index))
         ]
+
+    def _constrain(self, choices: list[str], params: dict[str, Any]) -> dict[str, Any]:
+        """Ask for one of `choices`: sets `response_format` in `params`, or returns the extra body."""
+        if self.constrained is None:
+            raise ModelError(
+                f"{self.endpoint}: constrained replies are off for this endpoint; enable them "
+                "with ModelConfig(constrained='json_schema'|'guided_choice') if the server supports them"
+            )
+        if not choices:
+            raise ModelError("`choices` needs at least one string")
+        if self.constrained == "guided_choice":
+            return {"guided_choice": choices}
+        params["response_format"] = {"type": "json_schema", "json_schema": {
+            "name": "choice", "strict": True,
+            "schema": {"type": "object", "properties": {"choice": {"type": "string", "enum": choices}},
+                       "required": ["choice"], "additionalProperties": False},
+        }}
+        return {}
 
     async def _discover_model(self) -> None:
         """With no model named, use the endpoint's first (vLLM, llama.cpp and LM Studio serve one)."""
@@ -125,6 +161,20 @@ class OpenAICompatibleModel:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _reply_text(content: str | None, *, constrained: bool) -> str:
+    """The reply text; a constrained reply's `{"choice": ...}` unwrapped (a guided choice is bare)."""
+    content = content or ""
+    if not constrained:
+        return content
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content
+    if isinstance(data, dict) and isinstance(data.get("choice"), str):
+        return data["choice"]
+    return content
 
 
 def _error_text(exc: openai.APIStatusError) -> str:

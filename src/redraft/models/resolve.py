@@ -7,16 +7,18 @@ model named), the embedded local model is used, so redraft works offline.
 from __future__ import annotations
 
 import os
+from typing import get_args
 
 from pydantic import BaseModel
 
-from redraft.models.base import Model
+from redraft.models.base import Model, ModelError
 from redraft.models.cache import ResponseCache
 from redraft.models.local import LocalModel
 from redraft.models.managed import ManagedModel
-from redraft.models.openai_compat import OpenAICompatibleModel
+from redraft.models.openai_compat import Constrained, OpenAICompatibleModel
 
 LOCAL_CONCURRENCY = 1
+CONSTRAINED_FORMS: tuple[str, ...] = get_args(Constrained)
 
 
 class ModelConfig(BaseModel):
@@ -28,11 +30,15 @@ class ModelConfig(BaseModel):
     timeout_s: float = 120.0
     max_retries: int = 4
     concurrency: int = 16
+    #: How the endpoint constrains a reply to given strings (verdict follow-ups), None: it cannot.
+    #: The embedded model always can; an endpoint only when this says which form its server takes.
+    constrained: Constrained | None = None
 
     def resolved(self) -> ModelConfig:
         return self.model_copy(update={
             "base_url": self.base_url or os.environ.get("OPENAI_BASE_URL") or None,
             "api_key": self.api_key or os.environ.get("OPENAI_API_KEY") or None,
+            "constrained": self.constrained or _constrained_from_env(),
         })
 
     @property
@@ -43,6 +49,19 @@ class ModelConfig(BaseModel):
         return self.resolved().base_url is None
 
 
+def _constrained_from_env() -> Constrained | None:
+    """`$REDRAFT_CONSTRAINED` (json_schema or guided_choice): the opt-in for every endpoint of a run."""
+    value = os.environ.get("REDRAFT_CONSTRAINED", "").strip()
+    if not value:
+        return None
+    if value not in CONSTRAINED_FORMS:
+        raise ModelError(
+            f"REDRAFT_CONSTRAINED={value!r}; expected one of: {', '.join(CONSTRAINED_FORMS)} "
+            "(json_schema: OpenAI, llama.cpp server; guided_choice: vLLM)"
+        )
+    return value  # type: ignore[return-value]
+
+
 def build_model(config: ModelConfig) -> Model:
     """The bare model a config names (no retries or limits)."""
     config = config.resolved()
@@ -50,7 +69,8 @@ def build_model(config: ModelConfig) -> Model:
         path = config.model.split(":", 1)[1] if config.model and ":" in config.model else None
         return LocalModel(path)
     return OpenAICompatibleModel(
-        config.model, base_url=config.base_url, api_key=config.api_key, timeout_s=config.timeout_s
+        config.model, base_url=config.base_url, api_key=config.api_key, timeout_s=config.timeout_s,
+        constrained=config.constrained,
     )
 
 

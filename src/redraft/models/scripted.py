@@ -19,9 +19,11 @@ class ScriptedModel:
     A function taking two arguments also gets the call's sampling, to script a model whose
     reply depends on temperature and seed. An `Exception` among the replies is raised
     instead of answered, to script failures. Every call is kept in `history` as
-    (messages, sampling). Token counts are whitespace word counts, exact by construction
-    (`count_tokens` gives the same count before the call), and a reply longer than
-    `max_tokens` is cut to it with finish reason "length", as a real endpoint would: so
+    (messages, sampling), so a test can check what was asked (a `choices` constraint, a
+    raised `max_tokens`). `supports_choices` plays a backend that can constrain a reply; the
+    script still decides the reply. Token counts are whitespace word counts, exact by
+    construction (`count_tokens` gives the same count before the call), and a reply longer
+    than `max_tokens` is cut to it with finish reason "length", as a real endpoint would: so
     token budgets can be tested to the token.
     """
 
@@ -30,8 +32,10 @@ class ScriptedModel:
         replies: Iterable[Reply] | ReplyFunction,
         *,
         name: str = "scripted",
+        supports_choices: bool = False,
     ) -> None:
         self.name = name
+        self.supports_choices = supports_choices
         self.endpoint = f"scripted:{name}"
         self._function: ReplyFunction | None = replies if callable(replies) else None
         self._sees_sampling = self._function is not None and _arity(self._function) >= 2
