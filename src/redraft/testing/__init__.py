@@ -4,6 +4,6 @@
 fakes an endpoint over real HTTP, for client, proxy and benchmark code paths.
 """
 
-from redraft.testing.fake_openai import FakeOpenAIServer, FakeReply, serve
+from redraft.testing.fake_openai import MALFORMED, FakeOpenAIServer, FakeReply, serve
 
-__all__ = ["FakeOpenAIServer", "FakeReply", "serve"]
+__all__ = ["MALFORMED", "FakeOpenAIServer", "FakeReply", "serve"]
