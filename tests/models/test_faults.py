@@ -33,7 +33,8 @@ async def call(model: ManagedModel):
 @pytest.mark.parametrize(("headers", "wait_s"), [({"Retry-After": "0.4"}, 0.4),
                                                  ({"retry-after-ms": "300"}, 0.3)])
 def test_retry_after_is_honoured(headers: dict[str, str], wait_s: float) -> None:
-    with serve(FakeOpenAIServer(replies=[FakeReply(status=429, headers=headers), FakeReply("late")])) as server:
+    replies = [FakeReply(status=429, headers=headers), FakeReply("late")]
+    with serve(FakeOpenAIServer(replies=replies)) as server:
         started = time.perf_counter()
         result = asyncio.run(call(client(server)))
         elapsed = time.perf_counter() - started
@@ -97,17 +98,17 @@ def test_model_discovery_is_retried_like_any_call() -> None:
 
 
 def test_discovery_that_keeps_failing_is_reported() -> None:
-    with serve(FakeOpenAIServer(models_faults=[FakeReply(status=500)] * 10)) as server:
-        with pytest.raises(ModelError, match=r"gave up after 3 attempts.*HTTP 500"):
-            asyncio.run(call(client(server, model=None, max_retries=2)))
+    with (serve(FakeOpenAIServer(models_faults=[FakeReply(status=500)] * 10)) as server,
+          pytest.raises(ModelError, match=r"gave up after 3 attempts.*HTTP 500")):
+        asyncio.run(call(client(server, model=None, max_retries=2)))
 
 
 def test_upstream_error_text_never_repeats_the_key() -> None:
     key = "sk-live-0123456789abcdef"
     echo = FakeReply(status=401, error_message=f"Incorrect API key provided: {key}.")
-    with serve(FakeOpenAIServer(replies=[echo])) as server:
-        with pytest.raises(ModelError, match="HTTP 401") as caught:
-            asyncio.run(call(client(server, api_key=key)))
+    with (serve(FakeOpenAIServer(replies=[echo])) as server,
+          pytest.raises(ModelError, match="HTTP 401") as caught):
+        asyncio.run(call(client(server, api_key=key)))
     assert key not in str(caught.value) and "***" in str(caught.value)
 
 

@@ -124,7 +124,8 @@ class OpenAICompatibleModel:
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from exc
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise RetryableModelError(self._say(f"cannot reach {self.endpoint}: {_transport_error(exc)}")) from exc
+            message = f"cannot reach {self.endpoint}: {_transport_error(exc)}"
+            raise RetryableModelError(self._say(message)) from exc
         except (ValueError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
             raise self._malformed(f"model list unreadable ({type(exc).__name__}: {exc})") from exc
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from aiohttp import web
 
-
 #: Malformed 200 answers a real upstream (or a proxy in front of it) has been seen to send:
 #: raw bodies, or completions whose JSON parses but says nothing.
 MALFORMED: dict[str, tuple[bytes, str]] = {
