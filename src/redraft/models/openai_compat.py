@@ -8,9 +8,11 @@ and every attempt is visible.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import time
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient
@@ -51,8 +53,9 @@ class OpenAICompatibleModel:
         # Created lazily: the aiohttp transport must be built inside a running loop.
         if self._client is None:
             self._client = AsyncOpenAI(
-                base_url=self.base_url,
+                base_url=strip_credentials(self.base_url),
                 api_key=self._api_key,
+                default_headers=basic_auth(self.base_url),
                 max_retries=0,
                 timeout=self._timeout_s,
                 http_client=DefaultAioHttpClient(timeout=self._timeout_s),
@@ -156,6 +159,18 @@ class OpenAICompatibleModel:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def basic_auth(base_url: str | None) -> dict[str, str]:
+    """`http://user:pass@host` credentials as a Basic Authorization header (a proxy's login): the
+    transport refuses credentials in a URL next to the SDK's bearer header, so they travel here."""
+    if not base_url:
+        return {}
+    parts = urlsplit(base_url)
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
 
 
 MAX_HEADER_WAIT_S = 24 * 3600.0  # beyond a day a header is nonsense; the retry loop caps it lower

@@ -65,6 +65,8 @@ class FakeOpenAIServer:
     #: Faults `/v1/models` answers with, one per request, before it lists `models`.
     models_faults: list[FakeReply] = field(default_factory=list)
     models_requests: int = 0
+    #: The Authorization header of every request (chat and model list), to check where keys went.
+    authorizations: list[str | None] = field(default_factory=list)
     honor_n: bool = True
     record: bool = True  # keep request bodies (off for long benchmark runs)
     in_flight: int = 0
@@ -77,6 +79,7 @@ class FakeOpenAIServer:
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        self.authorizations.append(request.headers.get("Authorization"))
         body = await request.json()
         if self.record:
             self.requests.append(body)
@@ -112,6 +115,7 @@ class FakeOpenAIServer:
 
     async def list_models(self, request: web.Request) -> web.StreamResponse:
         self.models_requests += 1
+        self.authorizations.append(request.headers.get("Authorization"))
         if self.models_faults:
             fault = self.models_faults.pop(0)
             if fault.delay_s:
