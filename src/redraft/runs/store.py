@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from redraft import paths
 from redraft.errors import RedraftError
-from redraft.redact import redact
 from redraft.migrations import enable_wal
 from redraft.models.base import Usage
+from redraft.redact import redact
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
 from redraft.tasks.base import Problem
