@@ -10,6 +10,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from redraft.cli.options import role_configs
 from redraft.report.summary import summarize
 from redraft.runs.eval_store import EvalStore
@@ -160,3 +162,25 @@ def test_resume_gives_the_generators_key_only_to_roles_on_its_host() -> None:
     cfg.with_api_key("sk-generator-key", {"critic": None})
     assert cfg.roles["critic"].resolved().api_key is None
     assert cfg.roles["judge"].resolved().api_key == "sk-generator-key"
+
+
+def test_the_table_and_the_html_report_show_error_items_apart(tmp_path) -> None:
+    from rich.console import Console
+
+    from redraft.report.table import render_table
+
+    store = RunStore(tmp_path / "r.db")
+    with serve(answering(TOO_LONG)) as server:
+        evaluation = Evaluation(config(server), store)
+        asyncio.run(evaluation.run())
+    summary, items = summarize(store, evaluation.eval_id)
+    console = Console(record=True, width=250)
+    render_table(summary, console)
+    text = console.export_text()
+    assert "5 (+1 errors)" in text and "1 items failed" in text and "100.0%" in text
+    pytest.importorskip("jinja2")
+    pytest.importorskip("matplotlib")
+    from redraft.report.html import render_html
+
+    html = render_html(summary, items, store)
+    assert "(+1 errors)" in html and "error, not scored" in html and "context length exceeded" in html
