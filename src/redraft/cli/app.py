@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from redraft.errors import RedraftError
+from redraft.redact import redact
 
 app = typer.Typer(
     help="Draft, get feedback, redraft: self-refinement strategies for any LLM, traced.",
@@ -47,7 +48,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except KNOWN_ERRORS as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {redact(str(exc))}", err=True)  # no key or URL password, ever
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -33,6 +33,7 @@ def evaluate(
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
+    role_api_key: o.RoleApiKeys = [],  # noqa: B006
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight (the embedded model runs one "
@@ -55,7 +56,8 @@ def evaluate(
     """Run strategies on a task's problems and compare accuracy, flips and cost."""
     if resume:  # the old spelling of `redraft evals resume EVAL_ID`
         renamed(f"eval --resume {resume}", f"evals resume {resume}")
-        resume_eval(resume, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json)
+        resume_eval(resume, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json,
+                    role_api_keys=role_api_key)
         return
     with user_errors():
         if task is None:
@@ -66,7 +68,7 @@ def evaluate(
         configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
                                  critic_model=critic_model, critic_base_url=critic_base_url,
                                  critic_api_key=critic_api_key, timeout=timeout, retries=retries,
-                                 roles=role)
+                                 roles=role, role_api_keys=role_api_key)
         config = o.validated(
             EvalConfig, task=task, strategies=strategies,
             generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
@@ -79,13 +81,14 @@ def evaluate(
 
 
 def resume_eval(eval_id: str, *, api_key: str | None, critic_api_key: str | None, db: Path | None,
-                as_json: bool) -> None:
+                as_json: bool, role_api_keys: list[str] | None = None) -> None:
     """Finish an interrupted evaluation with its stored config (and the keys, never stored)."""
     with user_errors():
         store = RunStore(db)
         record = EvalStore(store).get(eval_id)
         config = o.validated(EvalConfig, **record.config)
-        config.with_api_key(api_key, {"critic": critic_api_key})
+        keys: dict[str, str | None] = {"critic": critic_api_key, **o.parse_role_keys(role_api_keys or [])}
+        config.with_api_key(api_key, keys)
         finish(Evaluation(config, store, eval_id=record.id), store, as_json)
 
 
@@ -105,9 +108,10 @@ def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
         seen: list[ItemResult] = []
 
         def on_item(item: ItemResult) -> None:
-            seen.append(item)
+            if item.status != "error":  # an error item is not scored, so not in the running accuracy
+                seen.append(item)
             progress.update(bar, advance=1,
-                            accuracy=f"{sum(i.correct for i in seen) / len(seen):.1%}",
+                            accuracy=f"{sum(i.correct for i in seen) / len(seen):.1%}" if seen else "–",
                             tokens=sum(i.tokens for i in seen))
 
         evaluation.on_item = on_item
@@ -115,9 +119,24 @@ def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
     summary, _ = summarize(store, evaluation.eval_id)
     if as_json:
         typer.echo(json.dumps(summary.to_json()))
+    else:
+        render_table(summary, stdout)
+        stdout.print(f"report: redraft evals report {evaluation.eval_id} --html report.html", style="dim")
+    failed_items(store, evaluation.eval_id)
+
+
+def failed_items(store: RunStore, eval_id: str) -> None:
+    """With error items, one line on stderr (how many, the first error, how to retry) and exit 1:
+    a script must not take a partly failed evaluation for a finished one."""
+    errors = [i for i in EvalStore(store).items(eval_id) if i.status == "error"]
+    if not errors:
         return
-    render_table(summary, stdout)
-    stdout.print(f"report: redraft evals report {evaluation.eval_id} --html report.html", style="dim")
+    first = errors[0]
+    reason = " ".join((first.error or "").split())  # one line, whatever the upstream sent
+    typer.echo(f"error: eval {eval_id}: {len(errors)} items failed and are not scored (first: "
+               f"{first.strategy} on {first.problem_id}: {reason}); retry them with "
+               f"`redraft evals resume {eval_id}`", err=True)
+    raise typer.Exit(1)
 
 
 Limit = Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")]
@@ -152,9 +171,11 @@ def evals_show(eval_id: EvalId, db: o.Db = None, as_json: o.Json = False) -> Non
 
 @evals_app.command("resume")
 def evals_resume(eval_id: EvalId, api_key: o.ApiKey = None, critic_api_key: o.CriticApiKey = None,
+                 role_api_key: o.RoleApiKeys = [],  # noqa: B006
                  db: o.Db = None, as_json: o.Json = False) -> None:
-    """Finish an interrupted evaluation: runs only what is missing (keys are never stored)."""
-    resume_eval(eval_id, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json)
+    """Finish an interrupted evaluation: runs only what is missing or failed (keys are never stored)."""
+    resume_eval(eval_id, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json,
+                role_api_keys=role_api_key)
 
 
 @evals_app.command("report")

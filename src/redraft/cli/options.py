@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from redraft.errors import UsageError
 from redraft.models.managed import ManagedModel
-from redraft.models.resolve import ModelConfig, managed_model
-from redraft.roles import parse_binding
+from redraft.models.resolve import ModelConfig, bound_key, managed_model
+from redraft.roles import check_role, parse_binding
 from redraft.strategies.base import StrategyError
 from redraft.tasks.base import Problem, Task, TaskError
 
@@ -23,7 +23,11 @@ BaseUrl = Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (d
 ApiKey = Annotated[str | None, typer.Option(help="API key (default $OPENAI_API_KEY).")]
 CriticModel = Annotated[str | None, typer.Option(help="A different model for feedback.")]
 CriticBaseUrl = Annotated[str | None, typer.Option(help="Endpoint of the critic model.")]
-CriticApiKey = Annotated[str | None, typer.Option(help="API key of the critic endpoint.")]
+CriticApiKey = Annotated[str | None, typer.Option(
+    help="API key of the critic endpoint (without it, a critic on another host gets no key).")]
+RoleApiKeys = Annotated[list[str], typer.Option(
+    "--role-api-key", help="API key of a bound role: NAME=KEY (repeatable). A role on another host "
+                           "than the generator's gets no key without it.")]
 Roles = Annotated[list[str], typer.Option(
     "--role", help="Bind a role to a model: NAME=MODEL[@BASE_URL] (repeatable), e.g. "
                    "reward=gpt-4o or judge=qwen@http://host:8000/v1. Judging roles fall back to "
@@ -64,20 +68,38 @@ def role_configs(
     timeout: float,
     retries: int,
     roles: list[str] | None = None,
+    role_api_keys: list[str] | None = None,
 ) -> dict[str, ModelConfig]:
-    """The generator and every bound role. `--critic-model` is `--role critic=...`; unset parts
-    of a binding (endpoint, key) inherit the generator's."""
+    """The generator and every bound role. `--critic-model` is `--role critic=...`; an unset
+    endpoint inherits the generator's, and the generator's key goes along only to its own host
+    (`bound_key`): another host gets the key given for it (`--critic-api-key`, `--role-api-key`)."""
     generator = validated(ModelConfig, model=model, base_url=base_url, api_key=api_key,
                           timeout_s=timeout, max_retries=retries)
+    keys = parse_role_keys(role_api_keys or [])
+    if critic_api_key:
+        keys.setdefault("critic", critic_api_key)
     configs = {"generator": generator}
     if critic_model or critic_base_url:
+        url = critic_base_url or base_url
         configs["critic"] = generator.model_copy(update={
-            "model": critic_model, "base_url": critic_base_url or base_url,
-            "api_key": critic_api_key or api_key})
+            "model": critic_model, "base_url": url, **bound_key(url, generator, keys.get("critic"))})
     for binding in roles or []:
         role, bound_model, bound_url = parse_binding(binding)
-        configs[role] = generator.model_copy(update={"model": bound_model, "base_url": bound_url or base_url})
+        url = bound_url or base_url
+        configs[role] = generator.model_copy(update={
+            "model": bound_model, "base_url": url, **bound_key(url, generator, keys.get(role))})
     return configs
+
+
+def parse_role_keys(pairs: list[str]) -> dict[str, str]:
+    """`--role-api-key NAME=KEY` pairs; the role name is checked like `--role`'s."""
+    keys: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, key = pair.partition("=")
+        if not sep or not name.strip() or not key:
+            raise UsageError("--role-api-key expects NAME=KEY")  # never echo what may be a key
+        keys[check_role(name.strip())] = key
+    return keys
 
 
 def role_models(**options: Any) -> dict[str, ManagedModel]:

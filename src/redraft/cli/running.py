@@ -80,6 +80,7 @@ def run(
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
+    role_api_key: o.RoleApiKeys = [],  # noqa: B006
     max_rounds: Annotated[int | None, typer.Option(help="Refinement rounds (strategy default).")] = None,
     param: Annotated[list[str], typer.Option(
         "--param", "-p", help="Strategy parameter KEY=VALUE (repeatable).")] = [],  # noqa: B006
@@ -103,7 +104,7 @@ def run(
         models = o.role_models(model=model, base_url=base_url, api_key=api_key,
                                critic_model=critic_model, critic_base_url=critic_base_url,
                                critic_api_key=critic_api_key, timeout=timeout, retries=retries,
-                               roles=role)
+                               roles=role, role_api_keys=role_api_key)
         sampling = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
         store = RunStore(db)
         listeners = [] if as_json else [LiveView(stdout)]
@@ -161,6 +162,7 @@ def judge(
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
+    role_api_key: o.RoleApiKeys = [],  # noqa: B006
     max_tokens: Annotated[int, typer.Option(help="Max completion tokens per call.")] = 512,
     retries: o.Retries = 4,
     timeout: o.Timeout = 120.0,
@@ -174,7 +176,7 @@ def judge(
         models = o.role_models(model=model, base_url=base_url, api_key=api_key,
                                critic_model=critic_model, critic_base_url=critic_base_url,
                                critic_api_key=critic_api_key, timeout=timeout, retries=retries,
-                               roles=role)
+                               roles=role, role_api_keys=role_api_key)
 
         async def go() -> tuple[Any, dict[str, Any] | None]:
             ctx = Context(models, sampling={"max_tokens": max_tokens},

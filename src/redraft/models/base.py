@@ -75,7 +75,23 @@ class ModelError(RedraftError, RuntimeError):
 
 
 class RetryableModelError(ModelError):
-    """A call failed in a way worth retrying: 429, 5xx, timeout, connection error."""
+    """A call failed in a way worth retrying: 429, 5xx, timeout, connection error.
+
+    `retry_after_s` is the wait the server asked for (`Retry-After`, `retry-after-ms`), which
+    the retry loop honours, capped, instead of its own backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class MalformedResponse(RetryableModelError):
+    """A 200 whose body is no completion (truncated or empty JSON, an HTML page, non-UTF-8,
+    `choices: []`, `content: null`): retried once, as a glitch of a proxy or a restarting
+    server would be, then reported naming the endpoint; never scored as an empty answer."""
+
+    max_attempts = 2
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from typing import Any
 
 from redraft.models.base import (
     Completion,
+    MalformedResponse,
     Message,
     Model,
     ModelError,
@@ -48,6 +49,7 @@ class ManagedModel:
         max_retries: int = 4,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        max_retry_after_s: float = 60.0,
         cache: ResponseCache | None = None,
     ) -> None:
         self.inner = inner
@@ -57,6 +59,8 @@ class ManagedModel:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        #: The longest `Retry-After` honoured: a server asking for an hour gets this, then a retry.
+        self.max_retry_after_s = max_retry_after_s
         self.cache = cache
         self.usage_by_role: dict[str, Usage] = defaultdict(Usage)
 
@@ -129,22 +133,35 @@ class ManagedModel:
         self, call: Callable[[], Awaitable[list[Completion]]], role: str
     ) -> list[Completion]:
         limit = endpoint_limit(self.endpoint, self.max_concurrency)
-        attempt = 0
+        attempt = malformed = 0
         while True:
             attempt += 1
             try:
                 async with limit:
                     completions = await call()
             except RetryableModelError as exc:
-                if attempt > self.max_retries:
+                malformed += isinstance(exc, MalformedResponse)
+                if self._exhausted(exc, attempt, malformed):
                     tries = f"{attempt} attempt" + ("s" if attempt > 1 else "")
                     raise ModelError(f"gave up after {tries}: {exc}") from exc
-                await asyncio.sleep(self._backoff(attempt))
+                await asyncio.sleep(self._wait(exc, attempt))
                 continue
             completions = [c.model_copy(update={"attempts": attempt}) for c in completions]
             for completion in completions:
                 self.usage_by_role[role].add(completion.usage())
             return completions
+
+    def _exhausted(self, exc: RetryableModelError, attempt: int, malformed: int) -> bool:
+        """Out of retries; a malformed body is retried once only (a glitch, else a broken server)."""
+        if isinstance(exc, MalformedResponse) and malformed >= exc.max_attempts:
+            return True
+        return attempt > self.max_retries
+
+    def _wait(self, exc: RetryableModelError, attempt: int) -> float:
+        """The server's `Retry-After` when it sent one (capped), else jittered backoff."""
+        if exc.retry_after_s is not None:
+            return min(exc.retry_after_s, self.max_retry_after_s)
+        return self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so retrying clients do not stampede together."""

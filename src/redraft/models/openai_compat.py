@@ -8,14 +8,19 @@ and every attempt is visible.
 
 from __future__ import annotations
 
+import base64
+import email.utils
 import json
 import time
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient
+from openai.types.chat import ChatCompletion
 
-from redraft.models.base import Completion, Message, ModelError, RetryableModelError
+from redraft.models.base import Completion, MalformedResponse, Message, ModelError, RetryableModelError
+from redraft.redact import redact, register_secret, register_url, strip_credentials, url_credentials
 
 RETRYABLE_STATUS = {408, 409, 429}
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
@@ -42,9 +47,12 @@ class OpenAICompatibleModel:
         # not know `response_format`/`guided_choice` may ignore it and answer free text.
         self.constrained = constrained
         self.base_url = base_url
-        self.endpoint = base_url or "https://api.openai.com/v1"
+        # What messages, traces and limits name: never the URL's credentials.
+        self.endpoint = strip_credentials(base_url) or "https://api.openai.com/v1"
         # Local servers ignore the key but the SDK insists on one.
         self._api_key = api_key or "not-needed"
+        register_secret(api_key)  # whatever an upstream echoes back, redraft never repeats it
+        register_url(base_url)
         self._timeout_s = timeout_s
         self._client: AsyncOpenAI | None = None
         self.supports_n = True
@@ -57,8 +65,9 @@ class OpenAICompatibleModel:
         # Created lazily: the aiohttp transport must be built inside a running loop.
         if self._client is None:
             self._client = AsyncOpenAI(
-                base_url=self.base_url,
+                base_url=strip_credentials(self.base_url),
                 api_key=self._api_key,
+                default_headers=basic_auth(self.base_url),
                 max_retries=0,
                 timeout=self._timeout_s,
                 http_client=DefaultAioHttpClient(timeout=self._timeout_s),
@@ -96,16 +105,14 @@ class OpenAICompatibleModel:
             response = await self._get_client().chat.completions.create(
                 model=self.name, messages=messages, **params  # type: ignore[arg-type]
             )
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise RetryableModelError(f"{self.endpoint}: {_transport_error(exc)}") from exc
         except openai.APIStatusError as exc:
-            message = f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}"
-            if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
-                raise RetryableModelError(message) from exc
-            raise ModelError(message) from exc
+            raise self._status_error(exc) from exc
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            raise RetryableModelError(self._say(f"{self.endpoint}: {_transport_error(exc)}")) from exc
+        except (ValueError, openai.APIResponseValidationError) as exc:  # JSON, UTF-8, schema
+            raise self._malformed(f"{type(exc).__name__}: {exc}") from exc
         latency = time.perf_counter() - started
-        if not response.choices:
-            raise ModelError(f"{self.endpoint} returned no choices for model {self.name!r}")
+        self._check(response)
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
@@ -148,14 +155,41 @@ class OpenAICompatibleModel:
         self.name = models[0]
 
     async def list_models(self) -> list[str]:
-        """The model ids the endpoint serves; lets `--base-url` work without `--model`."""
+        """The model ids the endpoint serves; lets `--base-url` work without `--model`. Fails as a
+        call does (transient failures are retryable), so discovery inside a call is retried."""
         try:
             page = await self._get_client().models.list()
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise ModelError(f"cannot reach {self.endpoint}: {_transport_error(exc)}") from exc
+            return [m.id for m in page.data]
         except openai.APIStatusError as exc:
-            raise ModelError(f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}") from exc
-        return [m.id for m in page.data]
+            raise self._status_error(exc) from exc
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            message = f"cannot reach {self.endpoint}: {_transport_error(exc)}"
+            raise RetryableModelError(self._say(message)) from exc
+        except (ValueError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
+            raise self._malformed(f"model list unreadable ({type(exc).__name__}: {exc})") from exc
+
+    def _check(self, response: Any) -> None:
+        """A 200 that is no usable completion is malformed, never an empty answer."""
+        if not isinstance(response, ChatCompletion):
+            raise self._malformed(f"the body is not a chat completion ({type(response).__name__}: "
+                                  f"{str(response)[:80]!r})")
+        if not response.choices:
+            raise self._malformed(f"no choices for model {self.name!r}")
+        if any(c.message is None or c.message.content is None for c in response.choices):
+            raise self._malformed(f"a choice with null content for model {self.name!r}")
+
+    def _malformed(self, detail: str) -> MalformedResponse:
+        return MalformedResponse(self._say(f"{self.endpoint} sent a malformed response: {detail}"))
+
+    def _status_error(self, exc: openai.APIStatusError) -> ModelError:
+        message = self._say(f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}")
+        if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
+            return RetryableModelError(message, retry_after_s=retry_after(exc.response.headers))
+        return ModelError(message)
+
+    def _say(self, message: str) -> str:
+        """An error message without this model's key or URL credentials (upstreams echo them)."""
+        return redact(message, [self._api_key, *url_credentials(self.base_url)])
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -175,6 +209,50 @@ def _reply_text(content: str | None, *, constrained: bool) -> str:
     if isinstance(data, dict) and isinstance(data.get("choice"), str):
         return data["choice"]
     return content
+
+
+def basic_auth(base_url: str | None) -> dict[str, str]:
+    """`http://user:pass@host` credentials as a Basic Authorization header (a proxy's login): the
+    transport refuses credentials in a URL next to the SDK's bearer header, so they travel here."""
+    if not base_url:
+        return {}
+    parts = urlsplit(base_url)
+    if parts.username is None:
+        return {}
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+
+MAX_HEADER_WAIT_S = 24 * 3600.0  # beyond a day a header is nonsense; the retry loop caps it lower
+
+
+def retry_after(headers: Any) -> float | None:
+    """The wait a 429/503 asks for: `retry-after-ms` (milliseconds), else `Retry-After` in seconds
+    or as an HTTP date. None when absent or unreadable."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return _bounded(float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return _bounded(float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return _bounded(when.timestamp() - time.time())
+
+
+def _bounded(seconds: float) -> float | None:
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_HEADER_WAIT_S)
 
 
 def _error_text(exc: openai.APIStatusError) -> str:

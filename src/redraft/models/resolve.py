@@ -7,7 +7,8 @@ model named), the embedded local model is used, so redraft works offline.
 from __future__ import annotations
 
 import os
-from typing import get_args
+from typing import Any, get_args
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -19,6 +20,7 @@ from redraft.models.openai_compat import Constrained, OpenAICompatibleModel
 
 LOCAL_CONCURRENCY = 1
 CONSTRAINED_FORMS: tuple[str, ...] = get_args(Constrained)
+DEFAULT_HOST = "api.openai.com"  # where the SDK sends a call with no base URL
 
 
 class ModelConfig(BaseModel):
@@ -33,11 +35,15 @@ class ModelConfig(BaseModel):
     #: How the endpoint constrains a reply to given strings (verdict follow-ups), None: it cannot.
     #: The embedded model always can; an endpoint only when this says which form its server takes.
     constrained: Constrained | None = None
+    #: Whether $OPENAI_API_KEY may stand in for a missing key. Off for a role on another host
+    #: than the generator's: a key goes only where it was given for.
+    key_from_env: bool = True
 
     def resolved(self) -> ModelConfig:
+        env_key = os.environ.get("OPENAI_API_KEY") if self.key_from_env else None
         return self.model_copy(update={
             "base_url": self.base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            "api_key": self.api_key or os.environ.get("OPENAI_API_KEY") or None,
+            "api_key": self.api_key or env_key or None,
             "constrained": self.constrained or _constrained_from_env(),
         })
 
@@ -60,6 +66,33 @@ def _constrained_from_env() -> Constrained | None:
             "(json_schema: OpenAI, llama.cpp server; guided_choice: vLLM)"
         )
     return value  # type: ignore[return-value]
+
+
+def host_of(base_url: str | None) -> str:
+    """The host (and port) a base URL sends to, without credentials; the SDK default for none."""
+    if not base_url:
+        return DEFAULT_HOST
+    try:
+        parts = urlsplit(base_url)
+        return f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+    except ValueError:
+        return base_url
+
+
+def same_host(a: str | None, b: str | None) -> bool:
+    return host_of(a) == host_of(b)
+
+
+def bound_key(role_url: str | None, generator: ModelConfig, explicit: str | None = None) -> dict[str, Any]:
+    """The key fields of a role bound to `role_url`: its own key if given, else the generator's
+    (and the environment's) only when the role calls the generator's host. A critic on another
+    host never receives the generator's key unless told to."""
+    if explicit:
+        return {"api_key": explicit, "key_from_env": False}
+    generator_url = generator.resolved().base_url
+    if same_host(role_url or generator_url, generator_url):
+        return {"api_key": generator.api_key, "key_from_env": generator.key_from_env}
+    return {"api_key": None, "key_from_env": False}
 
 
 def build_model(config: ModelConfig) -> Model:

@@ -6,6 +6,8 @@ rendered, and `render_html` raises `MissingExtra` without them.
 
 from __future__ import annotations
 
+import importlib
+
 from redraft.extras import needs_extra
 from redraft.report.summary import EvalSummary
 from redraft.report.table import paired
@@ -45,7 +47,7 @@ finished): delta [95% paired bootstrap interval], McNemar exact p, n paired.</p>
 <th>vs direct</th><th>vs self-consistency at equal tokens</th><th>unknown verdicts</th>
 <th>truncated (per role)</th></tr>
 {% for m in s.strategies %}<tr class="{{ 'oracle' if m.oracle }}">
-<td>{{ m.label }}</td><td>{{ m.n }}</td>
+<td>{{ m.label }}</td><td>{{ m.n }}{% if m.n_errors %} (+{{ m.n_errors }} errors){% endif %}</td>
 <td>{{ pct(m.accuracy) }} ({{ pct(m.ci_low) }}–{{ pct(m.ci_high) }})</td>
 <td>{% for r in m.rounds %}{{ pct(r.accuracy) }}{% if r.change %} (CL {{ pct(r.change.cl) }}, CS
  {{ pct(r.change.cs) }}, base {{ r.change.n_base }}){% endif %}{% if not loop.last %} → {% endif %}
@@ -82,11 +84,14 @@ Intervals are 95% Wilson intervals.</p>
 <h2>Problems</h2>
 {% for problem in problems %}<details><summary>{{ problem.id }} —
 {% for item in problem.results %}<span class="{{ 'ok' if item.correct else 'bad' }}">{{ item.strategy }}
-{{ '✓' if item.correct else '✗' }}</span>{% if not loop.last %} · {% endif %}{% endfor %}</summary>
+{{ 'error' if item.status == 'error' else ('✓' if item.correct else '✗') }}</span>
+{%- if not loop.last %} · {% endif %}{% endfor %}</summary>
 <pre>{{ problem.prompt }}</pre>
 {% if problem.reference %}<p>reference: <b>{{ problem.reference }}</b></p>{% endif %}
 {% for item in problem.results %}<details><summary>{{ item.strategy }}: answer {{ item.answer }}
-({{ 'right' if item.correct else 'wrong' }}; {{ item.calls }} calls, {{ item.tokens }} tokens)</summary>
+({% if item.status == 'error' %}error, not scored: {{ item.error }}
+{%- else %}{{ 'right' if item.correct else 'wrong' }}{% endif %}; {{ item.calls }} calls,
+ {{ item.tokens }} tokens)</summary>
 {% for c in item.candidates %}<div><b>round {{ c.round }} · {{ c.kind }}</b>
 {% if c.metadata.stage %}<span class="verdict">(from {{ c.metadata.stage }})</span>{% endif %}
 <pre>{{ c.text }}</pre>{% if c.feedback is not none %}<div class="verdict">feedback — verdict
@@ -104,7 +109,7 @@ def pct(value: float | None) -> str:
 def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store: RunStore) -> str:
     with needs_extra(FEATURE, EXTRA, "jinja2"):
         from jinja2 import Environment
-    from redraft.report import plots  # MissingExtra without matplotlib
+    plots = importlib.import_module("redraft.report.plots")  # MissingExtra without matplotlib
     problems: dict[str, dict] = {}
     for spec, results in items.items():
         for item in results:

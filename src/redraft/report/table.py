@@ -47,7 +47,8 @@ def render_table(summary: EvalSummary, console: Console) -> None:
             vs_direct += f" at {m.vs_direct.token_ratio:.1f}× tokens"
         sc = m.vs_self_consistency
         vs_sc = f"{paired(sc)} (k={sc.k}{', CAPPED' if sc.capped else ''})" if sc else ""
-        table.add_row(m.label, str(m.n), f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
+        n = f"{m.n} (+{m.n_errors} errors)" if m.n_errors else str(m.n)
+        table.add_row(m.label, n, f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
                       by_round, flips, clcs, f"{m.calls_per_problem:.1f}", f"{m.tokens_per_problem:.0f}",
                       vs_direct, vs_sc, verdicts(m))
     console.print(table)
@@ -57,6 +58,9 @@ def render_table(summary: EvalSummary, console: Console) -> None:
 
 def notes(m: StrategyMetrics, console: Console) -> None:
     """What the table cannot say in a cell: gaps, caps, unchecked or suspected reward hacking, costs."""
+    if m.n_errors:
+        console.print(f"[yellow]warning[/yellow] {m.label}: {m.n_errors} items failed (errors, not scored: "
+                      "accuracy is over the other items; `redraft evals resume` retries them)")
     if m.refinement_gap is not None and plain_stage(m.strategy) != "self_consistency":
         console.print(f"{m.label}: refinement gap {paired(m.refinement_gap)} (accuracy minus the "
                       f"majority vote over its own samples, {pct(m.sample_vote_accuracy)})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,12 +17,19 @@ from redraft.runs.store import RunNotFound, RunStore, _now
 
 
 class ItemResult(BaseModel):
-    """One strategy on one problem, scored. `round_correct[r]`: right after round r?"""
+    """One strategy on one problem, scored. `round_correct[r]`: right after round r?
+
+    An item whose calls failed for good (a 400, retries exhausted, a malformed body) is kept with
+    `status="error"` and its `error`: it is never scored (`correct` means nothing for it), the
+    metrics count it apart, and `resume` runs it again.
+    """
 
     strategy: str
     problem_id: str
     problem_index: int
     run_id: str | None = None
+    status: Literal["done", "error"] = "done"
+    error: str | None = None
     correct: bool
     answer: str | None = None
     reference: str | None = None
@@ -109,20 +116,35 @@ class EvalStore:
                             (status, add_wall_s, eval_id))
 
     def save_item(self, eval_id: str, item: ItemResult) -> None:
+        """Commit one item. A retried item replaces its error row only: a done row is never
+        overwritten (the primary key refuses a second one), so nothing is counted twice."""
         details = {key: getattr(item, key) for key in DETAIL_FIELDS}
+        correct = None if item.status == "error" else int(item.correct)
         with self.db:
+            self.db.execute("delete from eval_items where eval_id=? and strategy=? and problem_id=?"
+                            " and status='error'", (eval_id, item.strategy, item.problem_id))
             self.db.execute(
                 "insert into eval_items (eval_id, strategy, problem_id, problem_index, run_id, status,"
                 " correct, answer, reference, oracle, calls, prompt_tokens, completion_tokens, wall_s,"
-                " details_json, created_at) values (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (eval_id, item.strategy, item.problem_id, item.problem_index, item.run_id,
-                 int(item.correct), item.answer, item.reference, int(item.oracle), item.calls,
-                 item.prompt_tokens, item.completion_tokens, item.wall_s, json.dumps(details), _now()),
+                " details_json, error, created_at)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (eval_id, item.strategy, item.problem_id, item.problem_index, item.run_id, item.status,
+                 correct, item.answer, item.reference, int(item.oracle), item.calls,
+                 item.prompt_tokens, item.completion_tokens, item.wall_s, json.dumps(details), item.error,
+                 _now()),
             )
 
     def done_keys(self, eval_id: str) -> set[tuple[str, str]]:
-        rows = self.db.execute("select strategy, problem_id from eval_items where eval_id=?", (eval_id,))
+        """The items finished and scored; error items are not among them, so `resume` retries them."""
+        rows = self.db.execute(
+            "select strategy, problem_id from eval_items where eval_id=? and status='done'", (eval_id,))
         return {(r["strategy"], r["problem_id"]) for r in rows}
+
+    def error_count(self, eval_id: str) -> int:
+        """Items that failed for good and wait for `resume`."""
+        row = self.db.execute("select count(*) from eval_items where eval_id=? and status='error'",
+                              (eval_id,)).fetchone()
+        return int(row[0])
 
     def items(self, eval_id: str) -> list[ItemResult]:
         rows = self.db.execute(
@@ -130,7 +152,8 @@ class EvalStore:
         return [
             ItemResult(
                 strategy=r["strategy"], problem_id=r["problem_id"], problem_index=r["problem_index"],
-                run_id=r["run_id"], correct=bool(r["correct"]), answer=r["answer"],
+                run_id=r["run_id"], status=r["status"], error=r["error"], correct=bool(r["correct"]),
+                answer=r["answer"],
                 reference=r["reference"], oracle=bool(r["oracle"]), calls=r["calls"],
                 prompt_tokens=r["prompt_tokens"], completion_tokens=r["completion_tokens"],
                 wall_s=r["wall_s"], **json.loads(r["details_json"] or "{}"),

@@ -3,9 +3,11 @@
 Every (strategy, problem) item is independent: items run concurrently under one
 limit, and each is committed to the run store when it finishes, so a crash or
 Ctrl-C loses only what was in flight and `resume` runs exactly what is missing.
-Scoring happens after a strategy has finished, so it can never steer a run; a
-model-graded task's judge calls are traced into the same run, in the `judge` role,
-and counted apart from the method's cost.
+An item that fails for good (its calls keep failing, a 400, a malformed body) is saved as an
+error item with its error and the evaluation goes on; it ends "done_with_errors", the report
+counts such items apart, and `resume` retries only them. Scoring happens after a strategy
+has finished, so it can never steer a run; a model-graded task's judge calls are traced into
+the same run, in the `judge` role, and counted apart from the method's cost.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from redraft.context import Budget, Context
 from redraft.errors import RedraftError
 from redraft.models.cache import ResponseCache
 from redraft.models.managed import ManagedModel
-from redraft.models.resolve import ModelConfig, managed_model
+from redraft.models.resolve import ModelConfig, bound_key, managed_model
+from redraft.redact import redact, strip_credentials
 from redraft.roles import check_role
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.runner import run_strategy
@@ -69,16 +72,22 @@ class EvalConfig(BaseModel):
         return self
 
     def stored(self) -> dict[str, Any]:
+        """The config as stored: no API key, and no credentials in a base URL (`user:pass@`)."""
         exclude: dict[str, Any] = {"generator": {"api_key"}}
         if self.roles:
             exclude["roles"] = {role: {"api_key"} for role in self.roles}
-        return self.model_dump(exclude=exclude)
+        data = self.model_dump(exclude=exclude)
+        for config in (data["generator"], *data["roles"].values()):
+            config["base_url"] = strip_credentials(config.get("base_url"))
+        return data
 
     def with_api_key(self, api_key: str | None, role_keys: dict[str, str | None] | None = None) -> None:
-        """Put the keys back after loading a stored config (they are never stored)."""
+        """Put the keys back after loading a stored config (they are never stored); the generator's
+        goes to a role only on the generator's host, as when the evaluation started."""
         self.generator.api_key = api_key
         for role, config in self.roles.items():
-            config.api_key = (role_keys or {}).get(role) or api_key
+            keys = bound_key(config.base_url, self.generator, (role_keys or {}).get(role))
+            config.api_key, config.key_from_env = keys["api_key"], keys["key_from_env"]
 
 
 class EvalInterrupted(RedraftError, RuntimeError):
@@ -136,7 +145,7 @@ class Evaluation:
 
         async def guarded(spec: str, index: int, problem: Problem) -> None:
             async with limit:
-                item = await self.run_item(spec, index, problem, models)
+                item = await self.run_or_record(spec, index, problem, models)
             self.evals.save_item(self.eval_id, item)
             if self.on_item is not None:
                 self.on_item(item)
@@ -146,7 +155,7 @@ class Evaluation:
             async with asyncio.TaskGroup() as group:
                 for spec, index, problem in self.pending():
                     group.create_task(guarded(spec, index, problem))
-            status = "done"
+            status = "done_with_errors" if self.evals.error_count(self.eval_id) else "done"
         except* Exception as errors:
             first = errors.exceptions[0]
             raise EvalInterrupted(
@@ -157,6 +166,19 @@ class Evaluation:
             for model in models.values():
                 await model.aclose()
         return self.evals.items(self.eval_id)
+
+    async def run_or_record(
+        self, spec: str, index: int, problem: Problem, models: dict[str, ManagedModel]
+    ) -> ItemResult:
+        """The scored item, or, when it fails for good, an error item: one problem's failure (a
+        poisoned prompt, a 400, retries exhausted) is recorded and never stops the evaluation.
+        Cancellation and Ctrl-C (not `Exception`s) still stop it."""
+        try:
+            return await self.run_item(spec, index, problem, models)
+        except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's error
+            keys = [c.api_key for c in (self.config.generator, *self.config.roles.values())]
+            return ItemResult(strategy=spec, problem_id=problem.id, problem_index=index, status="error",
+                              error=redact(f"{type(exc).__name__}: {exc}", keys), correct=False)
 
     def scorer(self, run_id: str | None, models: dict[str, ManagedModel]) -> Scorer:
         """The scorer of one item: its judge calls go into the item's run, after the method's."""

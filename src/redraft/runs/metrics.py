@@ -194,10 +194,16 @@ def by_problem(items: Sequence[ItemResult], correct: Callable[[ItemResult], bool
     return {i.problem_id: correct(i) for i in items}
 
 
+def scored(items: Sequence[ItemResult]) -> list[ItemResult]:
+    """The items that were scored: an error item (its calls failed for good) has no answer, so it
+    is in no accuracy, round, cost or comparison; `n_errors` counts it instead."""
+    return [i for i in items if i.status != "error"]
+
+
 class StrategyMetrics(BaseModel):
     strategy: str
     oracle: bool
-    n: int
+    n: int  # scored items only
     correct: int
     accuracy: float
     ci_low: float
@@ -214,6 +220,9 @@ class StrategyMetrics(BaseModel):
     judge_calls: int = 0
     judge_tokens: int = 0
     self_graded: bool = False  # graded by the generator itself: the table says so
+    #: Items that failed for good (recorded with their error, retried by `resume`): not in `n`,
+    #: never scored as wrong.
+    n_errors: int = 0
     reward_hacking: str | None = None
     reward_hacking_checked: bool = False
     sample_vote_accuracy: float | None = None  # majority vote over the strategy's own samples
@@ -245,7 +254,8 @@ def verdict_and_truncation(items: Sequence[ItemResult]) -> tuple[float | None, d
     return ratio(unknown, judged), {role: truncated[role] / count for role, count in calls.items() if count}
 
 
-def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetrics:
+def strategy_metrics(strategy: str, all_items: Sequence[ItemResult]) -> StrategyMetrics:
+    items = scored(all_items)
     n = len(items)
     correct = sum(i.correct for i in items)
     low, high = wilson_interval(correct, n)
@@ -271,7 +281,7 @@ def strategy_metrics(strategy: str, items: Sequence[ItemResult]) -> StrategyMetr
         judge_calls=sum(i.judge_calls for i in items), judge_tokens=sum(i.judge_tokens for i in items),
         sample_vote_accuracy=vote_accuracy, refinement_gap=gap,
         unknown_verdict_rate=unknown_rate, truncated_rate=truncated,
-        self_graded=any(i.self_graded for i in items),
+        self_graded=any(i.self_graded for i in items), n_errors=len(all_items) - n,
     )
 
 
@@ -293,7 +303,9 @@ def compare_at_equal_budget(
     scored (re-voted over each problem's first k), at about k/K of its tokens; a
     strategy is compared with the largest k that costs no more than it did. When
     even K samples cost less than the strategy, the comparison is `capped` and says so.
+    Error items are in no comparison (see `scored`).
     """
+    items = {name: scored(group) for name, group in items.items()}
     direct_name = next((name for name in metrics if plain_stage(name) == "direct"), None)
     direct = metrics.get(direct_name or "")
     sc_name = next((name for name in metrics if plain_stage(name) == "self_consistency"), None)

@@ -20,6 +20,7 @@ from redraft import paths
 from redraft.errors import RedraftError
 from redraft.migrations import enable_wal
 from redraft.models.base import Usage
+from redraft.redact import redact
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
 from redraft.tasks.base import Problem
@@ -122,8 +123,8 @@ class RunStore:
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.role, c.model, json.dumps(c.messages), json.dumps(c.sampling), c.text,
              json.dumps(c.texts) if c.texts else None, c.finish_reason, c.prompt_tokens,
-             c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached), c.error, c.stage,
-             _now()),
+             c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached),
+             c.error and redact(c.error), c.stage, _now()),
         )
 
     def _write_candidate(self, run_id: str, c: Candidate) -> None:
@@ -171,7 +172,7 @@ class RunStore:
 
     def fail_run(self, run_id: str, error: str) -> None:
         with self.db:
-            self.db.execute("update runs set status='error', error=? where id=?", (error, run_id))
+            self.db.execute("update runs set status='error', error=? where id=?", (redact(error), run_id))
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
         rows = self.db.execute("select * from runs order by created_at desc limit ?", (limit,))

@@ -4,6 +4,7 @@
 fakes an endpoint over real HTTP, for client, proxy and benchmark code paths.
 """
 
-from redraft.testing.fake_openai import FakeOpenAIServer, FakeReply, serve
+from redraft.testing.fake_openai import MALFORMED, FakeOpenAIServer, FakeReply, serve
+from redraft.testing.faults import FaultInjector, fault_kinds
 
-__all__ = ["FakeOpenAIServer", "FakeReply", "serve"]
+__all__ = ["MALFORMED", "FakeOpenAIServer", "FakeReply", "FaultInjector", "fault_kinds", "serve"]

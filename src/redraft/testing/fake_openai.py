@@ -1,7 +1,10 @@
 """A local fake OpenAI-compatible server, so client and CLI paths run over real HTTP offline.
 
 Replies are scripted: each request pops the next `FakeReply` (or the last one
-repeats). Every request body is recorded for assertions.
+repeats). Every request body is recorded for assertions. A reply can also be a fault, so
+the retry, timeout and error paths run against real HTTP: an HTTP error with headers
+(`Retry-After`), a dropped connection, a reply slower than the client's timeout, or one of
+the malformed 200 bodies in `MALFORMED` (see `FakeReply.malformed`).
 """
 
 from __future__ import annotations
@@ -16,15 +19,41 @@ from typing import Any
 
 from aiohttp import web
 
+#: Malformed 200 answers a real upstream (or a proxy in front of it) has been seen to send:
+#: raw bodies, or completions whose JSON parses but says nothing.
+MALFORMED: dict[str, tuple[bytes, str]] = {
+    "truncated_json": (b'{"id": "chatcmpl-fake", "object": "chat.completion", "choices": [{"ind',
+                       "application/json"),
+    "empty_body": (b"", "application/json"),
+    "html_page": (b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", "text/html"),
+    "non_utf8": (b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "\xff\xfe"}}]}',
+                 "application/json"),
+    "no_choices": (b"", ""),  # built by the server: a completion with `choices: []`
+    "null_content": (b"", ""),  # built by the server: a choice whose content is null
+}
+
 
 @dataclass
 class FakeReply:
-    """One scripted response: a chat completion text, or an HTTP error status."""
+    """One scripted response: a chat completion text, an HTTP error status (with `headers`,
+    e.g. Retry-After), a dropped connection (`drop`), or a malformed 200 body (`malformed`)."""
 
     text: str = "ok"
     status: int = 200
     delay_s: float = 0.0
     error_message: str = "scripted failure"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    malformed: str | None = None  # a key of MALFORMED
+
+    def __post_init__(self) -> None:
+        if self.malformed is not None and self.malformed not in MALFORMED:
+            raise ValueError(f"unknown malformed body {self.malformed!r}; one of {sorted(MALFORMED)}")
+
+    @property
+    def is_fault(self) -> bool:
+        """Whether this reply fails the request (the client must retry or report it)."""
+        return self.status != 200 or self.drop or self.malformed is not None
 
 
 @dataclass
@@ -33,6 +62,11 @@ class FakeOpenAIServer:
     respond: Callable[[dict[str, Any]], FakeReply] | None = None
     models: list[str] = field(default_factory=lambda: ["fake-model"])
     requests: list[dict[str, Any]] = field(default_factory=list)
+    #: Faults `/v1/models` answers with, one per request, before it lists `models`.
+    models_faults: list[FakeReply] = field(default_factory=list)
+    models_requests: int = 0
+    #: The Authorization header of every request (chat and model list), to check where keys went.
+    authorizations: list[str | None] = field(default_factory=list)
     honor_n: bool = True
     record: bool = True  # keep request bodies (off for long benchmark runs)
     in_flight: int = 0
@@ -44,7 +78,8 @@ class FakeOpenAIServer:
             return self.respond(body)
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
-    async def chat(self, request: web.Request) -> web.Response:
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        self.authorizations.append(request.headers.get("Authorization"))
         body = await request.json()
         if self.record:
             self.requests.append(body)
@@ -58,11 +93,8 @@ class FakeOpenAIServer:
                 await asyncio.sleep(reply.delay_s)
         finally:
             self.in_flight -= 1
-        if reply.status != 200:
-            return web.json_response(
-                {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}},
-                status=reply.status,
-            )
+        if reply.is_fault:
+            return await _fault(request, reply, body.get("model") or self.models[0])
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
         completion_tokens = sum(len(r.text.split()) for r in replies)
         return web.json_response({
@@ -81,9 +113,36 @@ class FakeOpenAIServer:
             },
         })
 
-    async def list_models(self, request: web.Request) -> web.Response:
+    async def list_models(self, request: web.Request) -> web.StreamResponse:
+        self.models_requests += 1
+        self.authorizations.append(request.headers.get("Authorization"))
+        if self.models_faults:
+            fault = self.models_faults.pop(0)
+            if fault.delay_s:
+                await asyncio.sleep(fault.delay_s)
+            return await _fault(request, fault, self.models[0])
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
+
+
+async def _fault(request: web.Request, reply: FakeReply, model: str) -> web.StreamResponse:
+    """The failing answer a fault reply stands for."""
+    if reply.drop:  # close the socket without a byte of response: the client sees a reset
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=200)
+    if reply.malformed in ("no_choices", "null_content"):
+        choices = [] if reply.malformed == "no_choices" else [
+            {"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "stop"}]
+        return web.json_response({"id": "chatcmpl-fake", "object": "chat.completion",
+                                  "created": int(time.time()), "model": model, "choices": choices})
+    if reply.malformed is not None:
+        raw, content_type = MALFORMED[reply.malformed]
+        return web.Response(body=raw, status=200, headers={"Content-Type": content_type})
+    return web.json_response(
+        {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}},
+        status=reply.status, headers=reply.headers,
+    )
 
 
 @contextmanager
