@@ -11,13 +11,15 @@ keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 
-from redraft.errors import RedraftError
+from redraft.cli.signals import Interrupted
+from redraft.errors import RedraftError, is_store_problem
 
 app = typer.Typer(
     help="Draft, get feedback, redraft: self-refinement strategies for any LLM, traced.",
@@ -46,6 +48,14 @@ def user_errors() -> Iterator[None]:
     """
     try:
         yield
+    except Interrupted as exc:  # SIGINT, SIGTERM: the shell's exit code for the signal
+        typer.echo(f"{exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except sqlite3.DatabaseError as exc:  # a store gone read-only or full mid-run is the user's
+        if not is_store_problem(exc):
+            raise
+        typer.echo(f"error: run store: {exc}", err=True)
+        raise typer.Exit(1) from None
     except KNOWN_ERRORS as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

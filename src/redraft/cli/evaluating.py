@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from redraft.cli import options as o
 from redraft.cli.app import app, evals_app, renamed, stderr, stdout, user_errors
+from redraft.cli.signals import Interrupted, run_interruptible
 from redraft.errors import UsageError
 from redraft.report.summary import summarize
 from redraft.report.table import render_table
@@ -86,7 +86,9 @@ def resume_eval(eval_id: str, *, api_key: str | None, critic_api_key: str | None
         record = EvalStore(store).get(eval_id)
         config = o.validated(EvalConfig, **record.config)
         config.with_api_key(api_key, {"critic": critic_api_key})
-        finish(Evaluation(config, store, eval_id=record.id), store, as_json)
+        evaluation = Evaluation(config, store, eval_id=record.id)
+        evaluation.claim()  # refused up front while another process runs it
+        finish(evaluation, store, as_json)
 
 
 def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
@@ -111,7 +113,11 @@ def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
                             tokens=sum(i.tokens for i in seen))
 
         evaluation.on_item = on_item
-        asyncio.run(evaluation.run())  # EvalInterrupted is a RedraftError: one line, exit 1
+        try:  # EvalInterrupted is a RedraftError: one line, exit 1
+            run_interruptible(evaluation.run())
+        except Interrupted as stopped:  # SIGINT/SIGTERM: marked interrupted; exit 130/143
+            raise Interrupted(stopped.signum, f"finished items are saved; resume with "
+                                              f"`redraft evals resume {evaluation.eval_id}`") from None
     summary, _ = summarize(store, evaluation.eval_id)
     if as_json:
         typer.echo(json.dumps(summary.to_json()))

@@ -14,6 +14,7 @@ from redraft.api import arefine
 from redraft.cli import options as o
 from redraft.cli.app import app, stderr, stdout, user_errors
 from redraft.cli.live import LiveView
+from redraft.cli.signals import run_interruptible
 from redraft.context import Budget, Context
 from redraft.feedback.registry import get_feedback
 from redraft.models.managed import ManagedModel
@@ -125,7 +126,7 @@ def run(
                 await close(models)
 
         with spinner:
-            outcome, score = asyncio.run(go())
+            outcome, score = run_interruptible(go())  # SIGINT/SIGTERM: the run is marked interrupted
     if as_json:
         summary = outcome.to_summary()
         if task is not None:

@@ -24,6 +24,7 @@ from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, managed_model
 from redraft.roles import check_role
 from redraft.runs.eval_store import EvalStore, ItemResult
+from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
 from redraft.runs.scoring import Scorer
 from redraft.runs.store import RunStore
@@ -106,8 +107,17 @@ class Evaluation:
         check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call
             self.build(spec)
-        self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored())
+        #: This evaluation's claim on its row (see `EvalStore.claim`): one process runs it at a time.
+        self.owner = owner_of_this_process()
+        self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored(),
+                                                    owner=self.owner)
         self.on_item = on_item
+
+    def claim(self) -> None:
+        """Take the evaluation's lease (`EvalBusy` if a live process holds it); marks stale runs
+        and evaluations of dead processes `interrupted` first. Idempotent."""
+        self.store.reap_stale()
+        self.evals.claim(self.eval_id, self.owner)
 
     def build(self, spec: str) -> Strategy:
         """The strategy a spec names; `-p` parameters go to every outer stage that has them."""
@@ -130,6 +140,7 @@ class Evaluation:
         return {role: managed_model(c.model_copy(update=limit), cache=cache) for role, c in configs.items()}
 
     async def run(self) -> list[ItemResult]:
+        self.claim()
         started = time.perf_counter()
         models = self.models()
         limit = asyncio.Semaphore(self.config.concurrency)
@@ -154,6 +165,7 @@ class Evaluation:
             ) from first
         finally:
             self.evals.set_status(self.eval_id, status, time.perf_counter() - started)
+            self.evals.release(self.eval_id, self.owner)
             for model in models.values():
                 await model.aclose()
         return self.evals.items(self.eval_id)
