@@ -33,9 +33,9 @@ def evaluate(
     critic_base_url: o.CriticBaseUrl = None,
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight (the embedded model runs one "
+    concurrency: Annotated[int, typer.Option(help="Problems in flight (the embedded model runs one "
                                                   "call at a time).")] = 4,
     budget_calls: Annotated[int | None, typer.Option(help="Max model calls per problem.")] = None,
     budget_tokens: Annotated[int | None, typer.Option(help="Max tokens per problem.")] = None,
@@ -63,6 +63,12 @@ def evaluate(
         strategies = [s.strip() for s in strategy.split(",") if s.strip()]
         if not strategies:
             raise UsageError("give at least one strategy in --strategy")
+        if len(set(strategies)) < len(strategies):
+            raise UsageError(f"--strategy names a strategy more than once: {strategy}")
+        o.check_counts(positive={"limit": limit, "concurrency": concurrency, "budget_calls": budget_calls,
+                                 "budget_tokens": budget_tokens, "max_tokens": max_tokens,
+                                 "timeout": timeout},
+                       non_negative={"retries": retries})
         configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
                                  critic_model=critic_model, critic_base_url=critic_base_url,
                                  critic_api_key=critic_api_key, timeout=timeout, retries=retries,

@@ -96,6 +96,9 @@ def run(
 ) -> None:
     """Run a strategy on PROMPT (or a task's problem), showing each draft, critique and redraft."""
     with user_errors():
+        o.check_counts(positive={"max_tokens": max_tokens, "max_calls": max_calls,
+                                 "max_total_tokens": max_total_tokens, "timeout": timeout},
+                       non_negative={"retries": retries})
         problem, task = resolve_problem(prompt, task_spec, problem_ref)
         params = o.parse_params(param)
         if max_rounds is not None:

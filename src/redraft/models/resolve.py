@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from redraft.models.base import Model
 from redraft.models.cache import ResponseCache
@@ -25,9 +25,9 @@ class ModelConfig(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
-    timeout_s: float = 120.0
-    max_retries: int = 4
-    concurrency: int = 16
+    timeout_s: float = Field(120.0, gt=0)  # 0 would fail every call at once
+    max_retries: int = Field(4, ge=0)
+    concurrency: int = Field(16, ge=1)  # 0 would wait forever
 
     def resolved(self) -> ModelConfig:
         return self.model_copy(update={

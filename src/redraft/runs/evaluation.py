@@ -39,16 +39,16 @@ class EvalConfig(BaseModel):
     """Everything that defines an evaluation; stored with it (without API keys) for `resume`."""
 
     task: str
-    strategies: list[str]
+    strategies: list[str] = Field(min_length=1)
     generator: ModelConfig = Field(default_factory=ModelConfig)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
-    limit: int | None = None
+    limit: int | None = Field(None, ge=1)
     seed: int | None = None
-    concurrency: int = 4
-    budget_calls: int | None = None
-    budget_tokens: int | None = None
-    temperature: float | None = 0.0
-    max_tokens: int = 512
+    concurrency: int = Field(4, ge=1)  # 0 would wait forever on the semaphore
+    budget_calls: int | None = Field(None, ge=1)
+    budget_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(0.0, ge=0)
+    max_tokens: int = Field(512, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
     cache: bool = True
 
@@ -62,6 +62,14 @@ class EvalConfig(BaseModel):
             if critic is not None:
                 data["roles"] = {"critic": critic, **(data.get("roles") or {})}
         return data
+
+    @model_validator(mode="after")
+    def _distinct_strategies(self) -> EvalConfig:
+        """`direct,direct` would run every item twice under one key (and die on it)."""
+        repeated = sorted({s for s in self.strategies if self.strategies.count(s) > 1})
+        if repeated:
+            raise ValueError(f"strategy {', '.join(repeated)} is given more than once")
+        return self
 
     @model_validator(mode="after")
     def _known_roles(self) -> EvalConfig:
