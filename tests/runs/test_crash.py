@@ -191,7 +191,7 @@ def slow_endpoint() -> Iterator[FakeOpenAIServer]:
 
 def eval_process(server: FakeOpenAIServer, db: Path, *args: str) -> subprocess.Popen[str]:
     """`redraft eval` on the slow endpoint (or `redraft ARGS`, which read the stored config)."""
-    command = args or ("eval", "--task", "multiarith", "--limit", "12", "-s", "direct,self_refine",
+    command = args or ("eval", "--task", "multiarith", "--limit", "6", "-s", "direct,self_refine",
                        "--concurrency", "2", "--no-cache", "--json", "--base-url", server.base_url,
                        "--model", "fake")
     return subprocess.Popen(
@@ -240,7 +240,7 @@ def test_sigterm_and_sigint_mark_everything_interrupted_and_exit_cleanly(
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert json.loads(out)["eval"]["status"] == "done" and statuses(db, "evals") == ["done"]
-    assert sqlite3.connect(db).execute("select count(*) from eval_items").fetchone()[0] == 24
+    assert sqlite3.connect(db).execute("select count(*) from eval_items").fetchone()[0] == 12
 
 
 def test_after_sigkill_listing_marks_the_dead_process_rows_interrupted(slow_endpoint, tmp_path) -> None:
