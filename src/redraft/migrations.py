@@ -13,7 +13,7 @@ why a migration must not call `executescript` (it commits on its own) but
 apply a migration: each takes the write lock (`BEGIN IMMEDIATE`) and checks the
 applied set again inside the transaction.
 
-Nearly a leaf: it imports only `redraft.errors` (itself a leaf), for `StoreError`.
+A leaf module: it imports nothing of redraft.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-from redraft.errors import StoreError, is_store_problem
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -155,32 +152,3 @@ class Migrations:
             raise
         db.execute("commit")
         return True
-
-
-def open_database(
-    path: Path, what: str, migrate_db: Callable[[sqlite3.Connection], object]
-) -> sqlite3.Connection:
-    """A WAL-mode connection to an up-to-date database, or a `StoreError` in one line.
-
-    A directory, a file that is not SQLite, a read-only or full disk all surface here (the
-    first statement reads the header), not as a traceback in the middle of a run.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():
-            raise StoreError(f"cannot use {path} as the {what}: it is a directory")
-        db = sqlite3.connect(path, check_same_thread=False)
-        try:
-            enable_wal(db)
-            db.execute("pragma synchronous=normal")
-            migrate_db(db)
-        except BaseException:
-            db.close()
-            raise
-        return db
-    except sqlite3.Error as exc:
-        if not is_store_problem(exc):
-            raise
-        raise StoreError(f"cannot use {path} as the {what}: {exc}") from None
-    except OSError as exc:
-        raise StoreError(f"cannot use {path} as the {what}: {exc.strerror or exc}") from None

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from redraft import paths
-from redraft.migrations import Migrations, open_database
+from redraft.database import open_database
+from redraft.migrations import Migrations
 from redraft.models.base import Completion, Message
 
 migrations = Migrations("response cache")

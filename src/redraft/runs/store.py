@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from redraft import paths
+from redraft.database import open_database
 from redraft.errors import RedraftError
-from redraft.migrations import open_database
 from redraft.models.base import Usage
 from redraft.runs import owner as owners
 from redraft.runs.migrations import migrate
