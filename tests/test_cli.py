@@ -328,7 +328,10 @@ def test_evals_resume_finishes_an_interrupted_evaluation() -> None:
 
 
 def test_eval_rejects_options_that_cannot_work() -> None:
-    assert_clean_failure(redraft("eval", "--task", "multiarith", "--concurrency", "0"), 2, "Invalid value")
-    assert_clean_failure(redraft("eval", "--task", "multiarith", "--limit", "-1"), 2, "Invalid value")
+    # One line and exit 1, like every other refusal (typer's usage box with exit 2 was several lines).
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--concurrency", "0"), 1,
+                         "error: --concurrency must be greater than 0, got 0")
+    assert_clean_failure(redraft("eval", "--task", "multiarith", "--limit", "-1"), 1,
+                         "error: --limit must be greater than 0, got -1")
     assert_clean_failure(redraft("eval", "--task", "multiarith", "--strategy", ","), 1,
                          "error: give at least one strategy")

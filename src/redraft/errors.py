@@ -21,3 +21,19 @@ class MissingExtra(RedraftError, ImportError):
     def __init__(self, feature: str, extra: str) -> None:
         super().__init__(f"{feature} needs the [{extra}] extra: pip install 'redraft[{extra}]'")
         self.extra = extra
+
+
+class StoreError(RedraftError):
+    """A database file redraft cannot use: a directory, not SQLite, read-only, locked, full."""
+
+
+#: sqlite3 messages that describe the file or the disk, not a bug in redraft's SQL.
+STORE_PROBLEMS = ("unable to open", "not a database", "readonly", "read-only", "locked", "disk",
+                  "malformed", "full", "no such file")
+
+
+def is_store_problem(exc: BaseException) -> bool:
+    """Whether a sqlite3 error is about the file or disk (the user's to fix), not a SQL bug."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.DatabaseError) and any(p in str(exc).lower() for p in STORE_PROBLEMS)

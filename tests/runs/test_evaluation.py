@@ -98,7 +98,11 @@ def committed(db: str) -> int:
         return 0
 
 
-def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tmp_path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tmp_path, signum) -> None:
+    """SIGKILL or SIGTERM at random points, then resume: the results of an uninterrupted run.
+    A SIGTERM handled (exit 143) leaves nothing `running`: the evaluation and its runs in
+    flight are `interrupted`."""
     server_model = FakeOpenAIServer(
         respond=lambda body: FakeReply(scripted_reply(body["messages"]), delay_s=0.03))
     env = {**os.environ, "REDRAFT_CACHE": str(tmp_path / "cache.db")}
@@ -113,7 +117,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tm
         crashed = str(tmp_path / "crashed.db")
         rng = random.Random(1234)
         eval_id = None
-        kills = 0
+        kills = handled = 0
         for _attempt in range(12):
             extra = ("--resume", eval_id) if eval_id else ()
             process = subprocess.Popen(eval_command(server, crashed, *extra), stdout=subprocess.PIPE,
@@ -124,9 +128,13 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tm
                 time.sleep(0.005)
             time.sleep(rng.uniform(0, 0.05))
             if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+                process.send_signal(signum)
                 kills += 1
             process.wait(30)
+            if process.returncode == 143:  # SIGTERM, handled
+                handled += 1
+                assert "running" not in {r[0] for r in sqlite3.connect(crashed).execute(
+                    "select status from runs union all select status from evals")}
             if eval_id is None:  # killed before it even recorded the evaluation: start afresh
                 row = sqlite3.connect(crashed).execute("select id from evals").fetchone()
                 eval_id = row[0] if row else None
@@ -135,6 +143,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_results(tm
         else:
             pytest.fail("the evaluation never finished")
         assert kills >= 2
+        assert handled >= (1 if signum == signal.SIGTERM else 0)
         assert results(crashed) == expected
         summary = json.loads(process.stdout.read())
         assert summary["eval"]["status"] == "done"

@@ -215,9 +215,11 @@ def test_a_fresh_run_store_has_the_candidate_links(tmp_path) -> None:
     assert columns(store.db, "calls")["stage"] == ("text", 0)
     assert applied(store.db) == migrations.names == [
         "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links",
-        "m005_call_stage", "m006_picks",
+        "m005_call_stage", "m006_picks", "m007_owners",
     ]
     assert columns(store.db, "picks")["candidate_seq"] == ("integer", 0)
+    assert columns(store.db, "runs")["owner"] == ("text", 0)
+    assert columns(store.db, "evals")["owner"] == ("text", 0)
 
 
 def legacy_store(path: Path) -> None:

@@ -11,13 +11,15 @@ keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 
-from redraft.errors import RedraftError
+from redraft.cli.signals import Interrupted
+from redraft.errors import RedraftError, is_store_problem
 from redraft.redact import redact
 
 app = typer.Typer(
@@ -47,6 +49,14 @@ def user_errors() -> Iterator[None]:
     """
     try:
         yield
+    except Interrupted as exc:  # SIGINT, SIGTERM: the shell's exit code for the signal
+        typer.echo(f"{exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except sqlite3.DatabaseError as exc:  # a store gone read-only or full mid-run is the user's
+        if not is_store_problem(exc):
+            raise
+        typer.echo(f"error: run store: {exc}", err=True)
+        raise typer.Exit(1) from None
     except KNOWN_ERRORS as exc:
         typer.echo(f"error: {redact(str(exc))}", err=True)  # no key or URL password, ever
         raise typer.Exit(1) from None

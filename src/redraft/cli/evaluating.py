@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from redraft.cli import options as o
 from redraft.cli.app import app, evals_app, renamed, stderr, stdout, user_errors
+from redraft.cli.signals import Interrupted, run_interruptible
 from redraft.errors import UsageError
 from redraft.report.summary import summarize
 from redraft.report.table import render_table
@@ -34,9 +34,9 @@ def evaluate(
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
     role_api_key: o.RoleApiKeys = [],  # noqa: B006
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight (the embedded model runs one "
+    concurrency: Annotated[int, typer.Option(help="Problems in flight (the embedded model runs one "
                                                   "call at a time).")] = 4,
     budget_calls: Annotated[int | None, typer.Option(help="Max model calls per problem.")] = None,
     budget_tokens: Annotated[int | None, typer.Option(help="Max tokens per problem.")] = None,
@@ -65,6 +65,12 @@ def evaluate(
         strategies = [s.strip() for s in strategy.split(",") if s.strip()]
         if not strategies:
             raise UsageError("give at least one strategy in --strategy")
+        if len(set(strategies)) < len(strategies):
+            raise UsageError(f"--strategy names a strategy more than once: {strategy}")
+        o.check_counts(positive={"limit": limit, "concurrency": concurrency, "budget_calls": budget_calls,
+                                 "budget_tokens": budget_tokens, "max_tokens": max_tokens,
+                                 "timeout": timeout},
+                       non_negative={"retries": retries})
         configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
                                  critic_model=critic_model, critic_base_url=critic_base_url,
                                  critic_api_key=critic_api_key, timeout=timeout, retries=retries,
@@ -89,7 +95,9 @@ def resume_eval(eval_id: str, *, api_key: str | None, critic_api_key: str | None
         config = o.validated(EvalConfig, **record.config)
         keys: dict[str, str | None] = {"critic": critic_api_key, **o.parse_role_keys(role_api_keys or [])}
         config.with_api_key(api_key, keys)
-        finish(Evaluation(config, store, eval_id=record.id), store, as_json)
+        evaluation = Evaluation(config, store, eval_id=record.id)
+        evaluation.claim()  # refused up front while another process runs it
+        finish(evaluation, store, as_json)
 
 
 def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
@@ -115,7 +123,11 @@ def finish(evaluation: Evaluation, store: RunStore, as_json: bool) -> None:
                             tokens=sum(i.tokens for i in seen))
 
         evaluation.on_item = on_item
-        asyncio.run(evaluation.run())  # EvalInterrupted is a RedraftError: one line, exit 1
+        try:  # EvalInterrupted is a RedraftError: one line, exit 1
+            run_interruptible(evaluation.run())
+        except Interrupted as stopped:  # SIGINT/SIGTERM: marked interrupted; exit 130/143
+            raise Interrupted(stopped.signum, f"finished items are saved; resume with "
+                                              f"`redraft evals resume {evaluation.eval_id}`") from None
     summary, _ = summarize(store, evaluation.eval_id)
     if as_json:
         typer.echo(json.dumps(summary.to_json()))

@@ -57,6 +57,21 @@ def validated(cls: type[Config], **fields: Any) -> Config:
         raise UsageError(f"bad {cls.__name__}: {problems}") from None
 
 
+def check_counts(*, positive: dict[str, float | None], non_negative: dict[str, int] | None = None) -> None:
+    """Refuse, naming the option, numbers that make no sense, before anything is built or sent.
+
+    `--concurrency 0` waits forever on its semaphore, `--timeout 0` fails every call, a zero
+    budget or `--limit 0` evaluates nothing and reports it as a result; a negative retry count
+    is a typo. Keys are the options' Python names (`max_tokens` is `--max-tokens`).
+    """
+    for name, value in positive.items():
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be greater than 0, got {value}")
+    for name, count in (non_negative or {}).items():
+        if count < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be 0 or more, got {count}")
+
+
 def role_configs(
     *,
     model: str | None,

@@ -14,6 +14,7 @@ from redraft.api import arefine
 from redraft.cli import options as o
 from redraft.cli.app import app, stderr, stdout, user_errors
 from redraft.cli.live import LiveView
+from redraft.cli.signals import run_interruptible
 from redraft.context import Budget, Context
 from redraft.feedback.registry import get_feedback
 from redraft.models.managed import ManagedModel
@@ -96,6 +97,9 @@ def run(
 ) -> None:
     """Run a strategy on PROMPT (or a task's problem), showing each draft, critique and redraft."""
     with user_errors():
+        o.check_counts(positive={"max_tokens": max_tokens, "max_calls": max_calls,
+                                 "max_total_tokens": max_total_tokens, "timeout": timeout},
+                       non_negative={"retries": retries})
         problem, task = resolve_problem(prompt, task_spec, problem_ref)
         params = o.parse_params(param)
         if max_rounds is not None:
@@ -126,7 +130,7 @@ def run(
                 await close(models)
 
         with spinner:
-            outcome, score = asyncio.run(go())
+            outcome, score = run_interruptible(go())  # SIGINT/SIGTERM: the run is marked interrupted
     if as_json:
         summary = outcome.to_summary()
         if task is not None:

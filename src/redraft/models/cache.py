@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from redraft import paths
-from redraft.migrations import Migrations, enable_wal
+from redraft.database import open_database
+from redraft.migrations import Migrations
 from redraft.models.base import Completion, Message
 
 migrations = Migrations("response cache")
@@ -50,11 +51,8 @@ class ResponseCache:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False)
-        enable_wal(self.db)
-        migrations.apply(self.db)
+        self.db = open_database(self.path, "response cache", migrations.apply)
         self.hits = 0
         self.misses = 0
 

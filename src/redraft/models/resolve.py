@@ -10,7 +10,7 @@ import os
 from typing import Any, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from redraft.models.base import Model, ModelError
 from redraft.models.cache import ResponseCache
@@ -29,9 +29,9 @@ class ModelConfig(BaseModel):
     model: str | None = None
     base_url: str | None = None
     api_key: str | None = None
-    timeout_s: float = 120.0
-    max_retries: int = 4
-    concurrency: int = 16
+    timeout_s: float = Field(120.0, gt=0)  # 0 would fail every call at once
+    max_retries: int = Field(4, ge=0)
+    concurrency: int = Field(16, ge=1)  # 0 would wait forever
     #: How the endpoint constrains a reply to given strings (verdict follow-ups), None: it cannot.
     #: The embedded model always can; an endpoint only when this says which form its server takes.
     constrained: Constrained | None = None

@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from redraft.errors import RedraftError
+from redraft.runs import owner as owners
 from redraft.runs.store import RunNotFound, RunStore, _now
+
+
+class EvalBusy(RedraftError):
+    """Another live process holds the evaluation's lease: resuming it too would duplicate work."""
 
 
 class ItemResult(BaseModel):
@@ -82,15 +88,48 @@ class EvalStore:
         self.store = store
         self.db = store.db
 
-    def create(self, task: str, strategies: list[str], config: dict[str, Any]) -> str:
+    def create(self, task: str, strategies: list[str], config: dict[str, Any],
+               owner: owners.Owner | None = None) -> str:
+        """A new evaluation, `running` and leased to `owner` (this process when not given)."""
         eval_id = "e" + uuid.uuid4().hex[:11]
         with self.db:
             self.db.execute(
-                "insert into evals (id, created_at, task, strategies_json, config_json, status)"
-                " values (?, ?, ?, ?, ?, 'running')",
-                (eval_id, _now(), task, json.dumps(strategies), json.dumps(config)),
+                "insert into evals (id, created_at, task, strategies_json, config_json, status, owner)"
+                " values (?, ?, ?, ?, ?, 'running', ?)",
+                (eval_id, _now(), task, json.dumps(strategies), json.dumps(config),
+                 str(owner or owners.current())),
             )
         return eval_id
+
+    def claim(self, eval_id: str, owner: owners.Owner) -> None:
+        """Take the evaluation's lease for `owner` and mark it `running`, or raise `EvalBusy`.
+
+        Free when nobody holds it, when `owner` already does, or when its holder is dead. The
+        update is a compare-and-set on the holder that was read, so of two processes claiming
+        at once exactly one wins, and the other is refused instead of running the same items.
+        """
+        row = self.db.execute("select owner from evals where id=?", (eval_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no evaluation with id {eval_id!r} in {self.store.path}")
+        held = row["owner"]
+        if held is not None and held != str(owner) and not owners.is_stale(held):
+            raise EvalBusy(busy_message(eval_id, held))
+        with self.db:
+            taken = self.db.execute("update evals set owner=?, status='running' where id=? and owner is ?",
+                                    (str(owner), eval_id, held)).rowcount
+        if not taken:
+            now = self.db.execute("select owner from evals where id=?", (eval_id,)).fetchone()
+            raise EvalBusy(busy_message(eval_id, now["owner"] if now else None))
+
+    def release(self, eval_id: str, owner: owners.Owner) -> None:
+        """Give the lease back (only if `owner` still holds it)."""
+        with self.db:
+            self.db.execute("update evals set owner=null where id=? and owner=?", (eval_id, str(owner)))
+
+    def owner(self, eval_id: str) -> str | None:
+        """Who holds the evaluation's lease (the stored text), if anyone."""
+        row = self.db.execute("select owner from evals where id=?", (eval_id,)).fetchone()
+        return row["owner"] if row else None
 
     def get(self, eval_id: str) -> EvalRecord:
         rows = self.db.execute(
@@ -106,6 +145,8 @@ class EvalStore:
                           wall_s=row["wall_s"])
 
     def recent(self, limit: int = 20) -> list[EvalRecord]:
+        """The newest evaluations; those whose process died are marked `interrupted` first."""
+        self.store.reap_stale()
         ids = [r["id"] for r in self.db.execute(
             "select id from evals order by created_at desc limit ?", (limit,))]
         return [self.get(i) for i in ids]
@@ -160,3 +201,10 @@ class EvalStore:
             )
             for r in rows
         ]
+
+
+def busy_message(eval_id: str, held: str | None) -> str:
+    owner = owners.Owner.parse(held) if held else None
+    who = owner.describe() if owner else "another process"
+    return (f"evaluation {eval_id} is already running ({who}); wait for it to finish, or stop it"
+            " and then resume")

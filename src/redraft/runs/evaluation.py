@@ -27,6 +27,7 @@ from redraft.models.resolve import ModelConfig, bound_key, managed_model
 from redraft.redact import redact, strip_credentials
 from redraft.roles import check_role
 from redraft.runs.eval_store import EvalStore, ItemResult
+from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
 from redraft.runs.scoring import Scorer
 from redraft.runs.store import RunStore
@@ -41,16 +42,16 @@ class EvalConfig(BaseModel):
     """Everything that defines an evaluation; stored with it (without API keys) for `resume`."""
 
     task: str
-    strategies: list[str]
+    strategies: list[str] = Field(min_length=1)
     generator: ModelConfig = Field(default_factory=ModelConfig)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
-    limit: int | None = None
+    limit: int | None = Field(None, ge=1)
     seed: int | None = None
-    concurrency: int = 4
-    budget_calls: int | None = None
-    budget_tokens: int | None = None
-    temperature: float | None = 0.0
-    max_tokens: int = 512
+    concurrency: int = Field(4, ge=1)  # 0 would wait forever on the semaphore
+    budget_calls: int | None = Field(None, ge=1)
+    budget_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(0.0, ge=0)
+    max_tokens: int = Field(512, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
     cache: bool = True
 
@@ -64,6 +65,14 @@ class EvalConfig(BaseModel):
             if critic is not None:
                 data["roles"] = {"critic": critic, **(data.get("roles") or {})}
         return data
+
+    @model_validator(mode="after")
+    def _distinct_strategies(self) -> EvalConfig:
+        """`direct,direct` would run every item twice under one key (and die on it)."""
+        repeated = sorted({s for s in self.strategies if self.strategies.count(s) > 1})
+        if repeated:
+            raise ValueError(f"strategy {', '.join(repeated)} is given more than once")
+        return self
 
     @model_validator(mode="after")
     def _known_roles(self) -> EvalConfig:
@@ -115,8 +124,17 @@ class Evaluation:
         check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call
             self.build(spec)
-        self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored())
+        #: This evaluation's claim on its row (see `EvalStore.claim`): one process runs it at a time.
+        self.owner = owner_of_this_process()
+        self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored(),
+                                                    owner=self.owner)
         self.on_item = on_item
+
+    def claim(self) -> None:
+        """Take the evaluation's lease (`EvalBusy` if a live process holds it); marks stale runs
+        and evaluations of dead processes `interrupted` first. Idempotent."""
+        self.store.reap_stale()
+        self.evals.claim(self.eval_id, self.owner)
 
     def build(self, spec: str) -> Strategy:
         """The strategy a spec names; `-p` parameters go to every outer stage that has them."""
@@ -139,6 +157,7 @@ class Evaluation:
         return {role: managed_model(c.model_copy(update=limit), cache=cache) for role, c in configs.items()}
 
     async def run(self) -> list[ItemResult]:
+        self.claim()
         started = time.perf_counter()
         models = self.models()
         limit = asyncio.Semaphore(self.config.concurrency)
@@ -163,6 +182,7 @@ class Evaluation:
             ) from first
         finally:
             self.evals.set_status(self.eval_id, status, time.perf_counter() - started)
+            self.evals.release(self.eval_id, self.owner)
             for model in models.values():
                 await model.aclose()
         return self.evals.items(self.eval_id)

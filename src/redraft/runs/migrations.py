@@ -172,3 +172,21 @@ def m006_picks(db: sqlite3.Connection) -> None:
         );
         """,
     )
+
+
+@migrations.register
+def m007_owners(db: sqlite3.Connection) -> None:
+    """Who runs a run or an evaluation (`PID@HOST#START/TOKEN`, see `redraft.runs.owner`).
+
+    A `running` row whose owner is dead (SIGKILL, OOM, power cut) is marked `interrupted` the
+    next time the store is listed or resumed; `evals.owner` is also the evaluation's lease, so
+    a second process cannot resume an evaluation that is still running. NULL on rows written
+    before this migration, and on an evaluation nobody holds.
+    """
+    execute_script(
+        db,
+        """
+        alter table runs add column owner text;
+        alter table evals add column owner text;
+        """,
+    )

@@ -4,12 +4,13 @@ The outer context is given the strategy's `select`, so it emits each round's pic
 strategy runs; the runner emits the last one (the final answer). Budget exhaustion is not an
 error: the strategy's own final-answer rule picks from what was produced so far, and the stop
 reason is "budget" whenever the budget refused or cut anything in the run (also when the
-strategy then finished its loop). Any other failure marks the run as failed in the store
-(nothing recorded is lost) and propagates.
+strategy then finished its loop). A cancellation (SIGINT, SIGTERM) marks the run `interrupted`;
+any other failure marks it failed in the store (nothing recorded is lost). Both propagate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -54,6 +55,10 @@ async def run_strategy(
             final = Final(candidate=strategy.select(ctx.candidates), stop_reason="budget")
         if ctx.ledger.limited:  # the loop finished on fewer samples or shorter calls than it asked
             final = final.model_copy(update={"stop_reason": "budget"})
+    except (asyncio.CancelledError, KeyboardInterrupt):  # a signal, Ctrl-C: stopped, not failed
+        if store is not None and run_id is not None:
+            store.interrupt_run(run_id)
+        raise
     except BaseException as exc:
         if store is not None and run_id is not None:
             store.fail_run(run_id, f"{type(exc).__name__}: {exc}")

@@ -17,10 +17,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from redraft import paths
+from redraft.database import open_database
 from redraft.errors import RedraftError
-from redraft.migrations import enable_wal
 from redraft.models.base import Usage
 from redraft.redact import redact
+from redraft.runs import owner as owners
 from redraft.runs.migrations import migrate
 from redraft.runs.outcome import Outcome
 from redraft.tasks.base import Problem
@@ -73,15 +74,40 @@ class RunStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.db = open_database(self.path, "run store", migrate)
         self.db.row_factory = sqlite3.Row
-        enable_wal(self.db)
-        self.db.execute("pragma synchronous=normal")
-        migrate(self.db)
+        #: This process, as the owner of the runs it starts (see `redraft.runs.owner`).
+        self.owner = owners.current()
 
     def close(self) -> None:
         self.db.close()
+
+    def interrupt_run(self, run_id: str) -> None:
+        """A run stopped by a signal or a cancellation: neither done nor failed, and resumable."""
+        with self.db:
+            self.db.execute("update runs set status='interrupted', error='interrupted'"
+                            " where id=? and status='running'", (run_id,))
+
+    def reap_stale(self) -> int:
+        """Mark `interrupted` every running run and evaluation whose owner is known dead (a
+        SIGKILL leaves them `running` forever otherwise); returns how many. An evaluation's
+        lease is released with it. A read-only store is left as it is."""
+        reaped = 0
+        try:
+            for table, release in (("runs", ""), ("evals", ", owner=null")):
+                rows = self.db.execute(
+                    f"select id, owner from {table} where status='running' and owner is not null")
+                for row in rows.fetchall():
+                    if owners.is_stale(row["owner"]):
+                        with self.db:  # compare-and-set: a live process may have claimed it meanwhile
+                            reaped += self.db.execute(
+                                f"update {table} set status='interrupted'{release}"
+                                " where id=? and owner=? and status='running'",
+                                (row["id"], row["owner"])).rowcount
+        except sqlite3.OperationalError as exc:
+            if "readonly" not in str(exc):
+                raise
+        return reaped
 
     def start_run(
         self,
@@ -95,9 +121,9 @@ class RunStore:
         with self.db:
             self.db.execute(
                 "insert into runs (id, created_at, strategy, strategy_json, models_json, problem_id,"
-                " prompt, reference, status, oracle) values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+                " prompt, reference, status, oracle, owner) values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                 (run_id, _now(), strategy["name"], json.dumps(strategy), json.dumps(models),
-                 problem.id, problem.prompt, problem.reference, int(oracle)),
+                 problem.id, problem.prompt, problem.reference, int(oracle), str(self.owner)),
             )
         return run_id
 
@@ -175,6 +201,8 @@ class RunStore:
             self.db.execute("update runs set status='error', error=? where id=?", (redact(error), run_id))
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:
+        """The newest runs; runs whose process died are marked `interrupted` first."""
+        self.reap_stale()
         rows = self.db.execute("select * from runs order by created_at desc limit ?", (limit,))
         return [self._summary(row) for row in rows]
 

@@ -21,6 +21,12 @@ from redraft.spec import validate_params
 from redraft.tasks.base import Problem
 from redraft.trace import Candidate
 
+#: The most samples one sampling step may ask for (best_of_n.n, self_consistency.k, gsr.n,
+#: magicore.k). A guard against runaway spend, not a limit of the methods: against an endpoint
+#: that ignores `n`, each sample is its own request, and `best_of_n[n=100000]` once sent
+#: 5,205 requests in 10 s before anyone noticed. The papers use at most 40.
+MAX_SAMPLES = 64
+
 
 class StrategyError(RedraftError, ValueError):
     """A strategy name or parameter the user gave is not valid."""

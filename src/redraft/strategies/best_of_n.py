@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from redraft.context import Context
 from redraft.feedback.checklist import ChecklistFeedback
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import MAX_SAMPLES, Final, Strategy
 from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
 from redraft.trace import Candidate, Verdict
@@ -34,7 +34,7 @@ class BestOfN(Strategy):
     default_feedback = "checklist"
 
     class Params(BaseModel):
-        n: int = Field(4, ge=1, description="candidates to sample")
+        n: int = Field(4, ge=1, le=MAX_SAMPLES, description="candidates to sample")
         temperature: float = Field(0.7, ge=0, description="sampling temperature")
         threshold: float | None = Field(None, description="first candidate scoring at least this wins")
 

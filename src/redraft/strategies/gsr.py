@@ -20,7 +20,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from redraft.context import Context
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import MAX_SAMPLES, Final, Strategy
 from redraft.strategies.registry import register
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
@@ -68,7 +68,8 @@ class GSR(Strategy):
     roles = ("generator", "refiner")
 
     class Params(BaseModel):
-        n: int = Field(4, ge=1, description="parallel samples shown to the refiner (paper: N = 4)")
+        n: int = Field(4, ge=1, le=MAX_SAMPLES,
+                       description="parallel samples shown to the refiner (paper: N = 4)")
         temperature: float = Field(0.7, ge=0, description="sampling temperature of the N samples")
 
     params: Params

@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from redraft.context import Context, gather
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.reward import StepReward, parse_reward, show_steps, split_steps
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import MAX_SAMPLES, Final, Strategy
 from redraft.strategies.registry import register
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
@@ -99,7 +99,7 @@ class MAgICoRe(Strategy):
     roles = ("generator", "reward", "reviewer", "refiner")
 
     class Params(BaseModel):
-        k: int = Field(8, ge=1, description="samples and pool size (the paper's code: 40)")
+        k: int = Field(8, ge=1, le=MAX_SAMPLES, description="samples and pool size (the paper's code: 40)")
         temperature: float = Field(0.8, ge=0, description="sampling temperature (the paper's code: 0.8)")
         max_rounds: int = Field(3, ge=0, description="review-refine rounds on hard problems")
         min_agreement: float = Field(0.5, description="hard needs vote agreement below this")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from redraft.context import Context
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import MAX_SAMPLES, Final, Strategy
 from redraft.strategies.registry import register
 from redraft.strategies.voting import Vote, vote
 from redraft.tasks.base import Problem
@@ -27,7 +27,7 @@ class SelfConsistency(Strategy):
     roles = ("generator",)
 
     class Params(BaseModel):
-        k: int = Field(5, ge=1, description="samples (the paper uses up to 40)")
+        k: int = Field(5, ge=1, le=MAX_SAMPLES, description="samples (the paper uses up to 40)")
         temperature: float = Field(0.7, ge=0, description="sampling temperature")
 
     params: Params

@@ -65,7 +65,9 @@ def read_jsonl(path: str | Path, limit: int | None = None) -> list[tuple[int, di
     """The objects of a JSONL file with their 1-based line numbers; blank lines skipped.
 
     Stops after `limit` records so a quick run on a huge file stays quick.
-    Raises TaskError naming the file and line for anything that is not a JSON object.
+    Raises TaskError naming the file and line for anything that is not a JSON object, and
+    for a file with no records at all: an evaluation of nothing would report a 0% (or an
+    empty table) as if it had measured something.
     """
     path = Path(path)
     if not path.is_file():
@@ -88,6 +90,8 @@ def read_jsonl(path: str | Path, limit: int | None = None) -> list[tuple[int, di
                 records.append((lineno, record))
     except UnicodeDecodeError as err:
         raise TaskError(f"{path}: not UTF-8 text ({err.reason})") from None
+    if not records and limit != 0:
+        raise TaskError(f"{path} has no records (it is empty or only blank lines)")
     return records
 
 
