@@ -25,7 +25,6 @@ import ast
 import builtins
 import contextlib
 import ctypes
-import io
 import json
 import operator
 import os
@@ -62,15 +61,6 @@ class _State:
     gone_reason = ""
     asserts_passed = 0
     actual = None
-
-
-class _Capped(io.StringIO):
-    limit = 2000
-
-    def write(self, s):
-        if self.tell() < self.limit:
-            super().write(s[: self.limit - self.tell()])
-        return len(s)
 
 
 def short(value, limit=REPR_LIMIT):
@@ -295,7 +285,7 @@ def run_case(src, ns, table):
     except SyntaxError as exc:
         return {"outcome": "error", "message": f"invalid test {src!r}: {exc.msg}"}
     single_assert = len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr)
-    out = _Capped()
+    out = _wire.CappedText()
     outcome, message = "passed", f"{src} passed"
     try:
         with contextlib.redirect_stdout(out):
@@ -364,7 +354,7 @@ def main():
     compare, truth = make_checks(table)
     ns = {"__name__": "__redraft_tests__", "__builtins__": builtins}
     try:
-        with contextlib.redirect_stdout(_Capped()):
+        with contextlib.redirect_stdout(_wire.CappedText()):
             if job.get("prelude"):
                 exec(compile(job["prelude"], "<prompt>", "exec"), ns)
             wanted = set()

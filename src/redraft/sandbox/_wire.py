@@ -16,10 +16,23 @@ as text (NaN, infinities
 and every other float, so no int/float confusion can arise from JSON).
 """
 
+import io
 import json
 
 MAX_DEPTH = 200
 MAX_MESSAGE_BYTES = 8_000_000
+
+
+class CappedText(io.StringIO):
+    """Captured stdout that keeps its head only (code under test may print in a loop); shared by
+    both sides, so each process's captured output is bounded the same way."""
+
+    limit = 2000
+
+    def write(self, s):
+        if self.tell() < self.limit:
+            super().write(s[: self.limit - self.tell()])
+        return len(s)
 
 
 class WireError(ValueError):

@@ -14,7 +14,6 @@ is copied next to this file. The channel is the file descriptor named in argv.
 """
 
 import contextlib
-import io
 import os
 import sys
 import traceback
@@ -22,17 +21,6 @@ import traceback
 import _wire
 
 SOLUTION = "solution.py"
-
-
-class _Capped(io.StringIO):
-    """stdout of one call; keeps the head only, a call may print in a loop."""
-
-    limit = 2000
-
-    def write(self, s):
-        if self.tell() < self.limit:
-            super().write(s[: self.limit - self.tell()])
-        return len(s)
 
 
 def where(exc):
@@ -87,7 +75,7 @@ def main():
             buffered += chunk
         line, buffered = buffered.split(b"\n", 1)
         request = _wire.loads(line)
-        out = _Capped()
+        out = _wire.CappedText()
         try:
             if "get" in request:  # a module-level value the tests read (``assert x == 1``)
                 send({"value": _wire.encode(ns[request["get"]])})
