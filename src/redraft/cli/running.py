@@ -48,16 +48,12 @@ async def score_if_possible(
     """
     if task is None:
         return None
-    judge = Context(models).model_for("judge") if task.judge else None
-    listeners = [store.listener(run_id)] if store is not None and run_id is not None else []
-    first_seq = store.last_seq(run_id) if store is not None and run_id is not None else 0
     try:
-        scorer = Scorer(task, judge, listeners=listeners, first_seq=first_seq)
+        scorer = Scorer.for_run(task, models, store=store, run_id=run_id)
         score = await scorer.score(problem, text)
     except TaskError as exc:
         return {"correct": None, "explanation": str(exc)}
-    if store is not None and run_id is not None and scorer.usage.calls:
-        store.set_judge_usage(run_id, scorer.usage)
+    scorer.save_usage()
     return {"correct": score.correct, "extracted": score.extracted, "reference": score.reference,
             "explanation": score.explanation, "judge_calls": scorer.usage.calls}
 

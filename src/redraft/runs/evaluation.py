@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from redraft.context import Budget, Context
+from redraft.context import Budget
 from redraft.errors import RedraftError
 from redraft.models.cache import ResponseCache
 from redraft.models.managed import ManagedModel
@@ -29,7 +29,7 @@ from redraft.roles import check_role
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
-from redraft.runs.scoring import Scorer
+from redraft.runs.scoring import Scorer, judge_of
 from redraft.runs.store import RunStore
 from redraft.strategies.base import Strategy
 from redraft.strategies.registry import build_strategy, check_shared_params, outer_params
@@ -200,14 +200,6 @@ class Evaluation:
             return ItemResult(strategy=spec, problem_id=problem.id, problem_index=index, status="error",
                               error=redact(f"{type(exc).__name__}: {exc}", keys), correct=False)
 
-    def scorer(self, run_id: str | None, models: dict[str, ManagedModel]) -> Scorer:
-        """The scorer of one item: its judge calls go into the item's run, after the method's."""
-        judge = Context(models).model_for("judge") if self.task.judge else None
-        listeners = [self.store.listener(run_id)] if run_id is not None else []
-        first_seq = self.store.last_seq(run_id) if run_id is not None else 0
-        return Scorer(self.task, judge, sampling={"temperature": 0.0, "max_tokens": self.config.max_tokens},
-                      listeners=listeners, first_seq=first_seq)
-
     async def run_item(
         self, spec: str, index: int, problem: Problem, models: dict[str, ManagedModel]
     ) -> ItemResult:
@@ -220,7 +212,8 @@ class Evaluation:
             sampling={k: v for k, v in sampling.items() if v is not None},
             extract=self.task.extract, store=self.store,
         )
-        scorer = self.scorer(outcome.run_id, models)
+        scorer = Scorer.for_run(self.task, models, store=self.store, run_id=outcome.run_id,
+                                sampling={"temperature": 0.0, "max_tokens": self.config.max_tokens})
 
         async def correct(text: str) -> bool:
             return (await scorer.score(problem, text)).correct
@@ -234,8 +227,7 @@ class Evaluation:
                          for p in picks[:-1]] + [final.correct]
         samples = [await self.sample_record(problem, c, correct) for c in own if c.kind == "sample"]
         usage, judged = outcome.usage, scorer.usage
-        if outcome.run_id is not None and judged.calls:
-            self.store.set_judge_usage(outcome.run_id, judged)
+        scorer.save_usage()
         counts = self.trace_counts(outcome.run_id, outcome.candidates)
         return ItemResult(
             strategy=spec, problem_id=problem.id, problem_index=index, run_id=outcome.run_id,
@@ -279,7 +271,7 @@ class Evaluation:
 
     def self_graded(self, models: dict[str, ManagedModel]) -> bool:
         """A model-graded task whose `judge` role falls back to the generator grades its own work."""
-        return bool(self.task.judge) and Context(models).model_for("judge") is models["generator"]
+        return bool(self.task.judge) and judge_of(models) is models["generator"]
 
 
 def _mean_score(candidates: list[Candidate], round_number: int) -> float | None:

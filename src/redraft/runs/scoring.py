@@ -16,10 +16,16 @@ from redraft.context import Budget, Context, Ledger
 from redraft.feedback.registry import get_feedback
 from redraft.models.base import Usage
 from redraft.models.managed import ManagedModel
+from redraft.runs.store import RunStore
 from redraft.tasks.base import Problem, Score, Task, TaskError
 from redraft.trace import Listener
 
 JUDGE_SAMPLING: dict[str, Any] = {"temperature": 0.0, "max_tokens": 512}
+
+
+def judge_of(models: Mapping[str, ManagedModel]) -> ManagedModel:
+    """The model that grades a model-graded task: the `judge` role's, with its fallbacks."""
+    return Context(models).model_for("judge")
 
 
 class Scorer:
@@ -48,6 +54,33 @@ class Scorer:
             self.ctx = Context({"generator": judge}, sampling={**JUDGE_SAMPLING, **(sampling or {})},
                                ledger=ledger, stage="scoring")
         self._scores: dict[tuple[str, str], Score] = {}
+        self._run: tuple[RunStore, str] | None = None
+
+    @classmethod
+    def for_run(
+        cls,
+        task: Task,
+        models: Mapping[str, ManagedModel],
+        *,
+        store: RunStore | None = None,
+        run_id: str | None = None,
+        sampling: Mapping[str, Any] | None = None,
+    ) -> Scorer:
+        """The scorer of one run's answers: graded by the `judge` role's model (falling back to
+        the critic's, then the generator's), its calls traced into the run after the method's."""
+        judge = judge_of(models) if task.judge else None
+        if store is None or run_id is None:
+            return cls(task, judge, sampling=sampling)
+        scorer = cls(task, judge, sampling=sampling, listeners=[store.listener(run_id)],
+                     first_seq=store.last_seq(run_id))
+        scorer._run = (store, run_id)
+        return scorer
+
+    def save_usage(self) -> None:
+        """Record what grading cost on the run, apart from the method's usage."""
+        if self._run is not None and self.usage.calls:
+            store, run_id = self._run
+            store.set_judge_usage(run_id, self.usage)
 
     @property
     def usage(self) -> Usage:
