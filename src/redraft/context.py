@@ -29,7 +29,13 @@ from redraft.budget import (  # noqa: F401  (re-exported: the kernel's names of 
 )
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
-from redraft.roles import ROLES, RoleError, check_role, fallback, sampling_for  # noqa: F401  (re-exported)
+from redraft.roles import (  # noqa: F401  (re-exported)
+    ROLES,
+    RoleError,
+    check_role,
+    fallback,
+    sampling_for,
+)
 from redraft.tasks.base import Problem
 from redraft.trace import CallRecord, Candidate, Event, Feedback, Listener, Pick
 
@@ -85,8 +91,14 @@ class Ledger(BudgetAccount):
         self.seq = first_seq
         self.store: dict[str, Any] = {}
         self.outputs: dict[str, int] = {}
+        self.seq_of_last_call: int | None = None
         #: The full problem (reference, hidden tests): read only through `Context.oracle_view`.
         self.full_problem: Problem | None = None
+        #: The turns before the problem (a served request's system prompt and earlier turns):
+        #: every call of the solve is sent after them, so each stage sees the whole conversation.
+        self.conversation: list[dict[str, Any]] = []
+        #: What only the answer gets (a served request's tools, format, streaming): see FinalStage.
+        self.final: FinalStage | None = None
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -108,6 +120,31 @@ class Ledger(BudgetAccount):
     def emit(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)
+
+
+#: The roles whose output may become a strategy's answer (a rewriter's or planner's may not).
+ANSWER_ROLES = ("generator", "refiner")
+
+
+class FinalStage:
+    """What a served request asks of the call whose output is the answer, and nothing else.
+
+    `answer` (e.g. `response_format`) goes to every `ANSWER_ROLES` call, since each may become
+    the answer; `tools` (tools, tool_choice) and `on_delta` (streaming) go only to a call the
+    strategy marks `final=True`, the one whose text is certainly its answer (`direct`'s draft).
+    A strategy without one reports it (`streamed` stays False), and the server says so.
+    """
+
+    def __init__(self, *, answer: Mapping[str, Any] | None = None, tools: Mapping[str, Any] | None = None,
+                 on_delta: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
+        self.answer = dict(answer or {})
+        self.tools = dict(tools or {})
+        self.on_delta = on_delta
+        #: The seq of the call marked final, once made; its completion is the answer's.
+        self.call_seq: int | None = None
+        self.completion: Completion | None = None
+        #: Whether its tokens went to `on_delta` as they came (a model that cannot stream: no).
+        self.streamed = False
 
 
 #: Makes up to `n` first drafts of a problem with the given sampling (a composed inner strategy).
@@ -222,7 +259,8 @@ class Context:
         return (await self.complete(role, [{"role": "user", "content": prompt}], **sampling)).text
 
     async def complete_n(
-        self, role: str, messages: list[Message], n: int, *, partial: bool = False, **sampling: Any
+        self, role: str, messages: list[Message], n: int, *, partial: bool = False, final: bool = False,
+        **sampling: Any,
     ) -> list[Completion]:
         """`n` independent completions: one request with `n` where the endpoint supports it,
         else concurrent requests. Each counts as one call against the budget.
@@ -244,18 +282,33 @@ class Context:
             params["max_tokens"] = grant.max_tokens
         if params.get("seed") is not None:
             params["seed"] = int(params["seed"]) + index
+        stage = self.ledger.final
+        final = final and stage is not None and n == 1 and self.stage is None
+        if stage is not None and role in ANSWER_ROLES:
+            params.update(stage.answer)
+        if final and stage is not None:
+            params.update(stage.tools)
+            if stage.on_delta is not None and getattr(model.inner, "supports_stream", False):
+                params["on_delta"] = stage.on_delta
+                stage.streamed = True
+        messages = [*self.ledger.conversation, *messages]  # type: ignore[list-item]
         try:
-            return await self._send(model, role, messages, n, params)
+            completions = await self._send(model, role, messages, n, params)
         finally:
             self.ledger.settle(grant)
+        if final and stage is not None:
+            stage.call_seq, stage.completion = self.ledger.seq_of_last_call, completions[0]
+        return completions
 
     async def _send(self, model: ManagedModel, role: str, messages: list[Message], n: int,
                     params: dict[str, Any]) -> list[Completion]:
         """Make the (already budgeted) call and trace it, failed or not."""
+        shown = {k: v for k, v in params.items() if k != "on_delta"}  # a callback is no record
         record = CallRecord(
             seq=self.ledger.next_seq(), role=role, model=model.name, stage=self.stage,
-            messages=[dict(m) for m in messages], sampling={**params, **({"n": n} if n > 1 else {})},
+            messages=[dict(m) for m in messages], sampling={**shown, **({"n": n} if n > 1 else {})},
         )
+        self.ledger.seq_of_last_call = record.seq
         try:
             completions = await model.complete_many(messages, n, role=role, **params)
         except ModelError as exc:
@@ -278,7 +331,7 @@ class Context:
         }))
         return completions
 
-    async def first_drafts(self, problem: Problem, n: int, **sampling: Any) -> list[str]:
+    async def first_drafts(self, problem: Problem, n: int, *, final: bool = False, **sampling: Any) -> list[str]:
         """Up to `n` first attempts at `problem`: plain generations, or runs of the composed drafter.
 
         A drafter run gets this call's sampling (a sampler's temperature reaches the strategy
@@ -288,10 +341,12 @@ class Context:
         if self.drafter is not None:
             return await self.drafter(problem, self, n, sampling)
         messages: list[Message] = [{"role": "user", "content": problem.prompt}]
-        return [c.text for c in await self.complete_n("generator", messages, n, partial=True, **sampling)]
+        completions = await self.complete_n("generator", messages, n, partial=True, final=final, **sampling)
+        return [c.text for c in completions]
 
-    async def first_draft(self, problem: Problem, **sampling: Any) -> str:
-        [text] = await self.first_drafts(problem, 1, **sampling)
+    async def first_draft(self, problem: Problem, *, final: bool = False, **sampling: Any) -> str:
+        """One first attempt; `final=True` when it is certainly the answer (see `FinalStage`)."""
+        [text] = await self.first_drafts(problem, 1, final=final, **sampling)
         return text
 
     async def sample_candidates(self, problem: Problem, n: int, **sampling: Any) -> list[Candidate]:

@@ -60,6 +60,11 @@ class Completion(BaseModel):
     model: str = ""
     attempts: int = 1
     cached: bool = False
+    #: An answer that calls tools (OpenAI's `tool_calls` entries, as sent): only a final stage
+    #: offered `tools` can get one, and its `text` may then be empty.
+    tool_calls: list[dict[str, Any]] | None = None
+    #: Reasoning text an upstream returns beside the answer (`reasoning_content` / `reasoning`).
+    reasoning: str | None = None
 
     def usage(self) -> Usage:
         return Usage(
@@ -71,7 +76,19 @@ class Completion(BaseModel):
 
 
 class ModelError(RedraftError, RuntimeError):
-    """A call failed for good: bad request, unknown model, missing file, auth."""
+    """A call failed for good: bad request, unknown model, missing file, auth.
+
+    `status` is the upstream's HTTP status when it answered with one, `timeout` says it did not
+    answer in time, and `retry_after_s` is the wait it asked for: the server passes all three on
+    (a 429 stays a 429 with its Retry-After, a timeout becomes a 504), instead of one opaque 502.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, timeout: bool = False,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.timeout = timeout
+        self.retry_after_s = retry_after_s
 
 
 class RetryableModelError(ModelError):
@@ -81,9 +98,9 @@ class RetryableModelError(ModelError):
     the retry loop honours, capped, instead of its own backoff.
     """
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+    def __init__(self, message: str, *, status: int | None = None, timeout: bool = False,
+                 retry_after_s: float | None = None) -> None:
+        super().__init__(message, status=status, timeout=timeout, retry_after_s=retry_after_s)
 
 
 class MalformedResponse(RetryableModelError):

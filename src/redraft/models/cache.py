@@ -35,6 +35,10 @@ def default_cache_path() -> Path:
 
 
 def cacheable(sampling: dict[str, Any]) -> bool:
+    """Deterministic requests only; a streamed call (`on_delta`) is never answered from the cache,
+    since its tokens must reach the client as they are made."""
+    if sampling.get("on_delta") is not None:
+        return False
     return sampling.get("temperature") == 0 or sampling.get("seed") is not None
 
 

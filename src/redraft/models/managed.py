@@ -143,7 +143,8 @@ class ManagedModel:
                 malformed += isinstance(exc, MalformedResponse)
                 if self._exhausted(exc, attempt, malformed):
                     tries = f"{attempt} attempt" + ("s" if attempt > 1 else "")
-                    raise ModelError(f"gave up after {tries}: {exc}") from exc
+                    raise ModelError(f"gave up after {tries}: {exc}", status=exc.status, timeout=exc.timeout,
+                                     retry_after_s=exc.retry_after_s) from exc
                 await asyncio.sleep(self._wait(exc, attempt))
                 continue
             completions = [c.model_copy(update={"attempts": attempt}) for c in completions]

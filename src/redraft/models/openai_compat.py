@@ -12,6 +12,7 @@ import base64
 import email.utils
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -23,8 +24,13 @@ from redraft.models.base import Completion, MalformedResponse, Message, ModelErr
 from redraft.redact import redact, register_secret, register_url, strip_credentials, url_credentials
 
 RETRYABLE_STATUS = {408, 409, 429}
+#: What only a final stage gets (the server forwards a client's): tools and the answer's format.
+ANSWER_KEYS = {"tools", "tool_choice", "parallel_tool_calls", "response_format"}
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
-                 "frequency_penalty", "continue_final", "choices"}
+                 "frequency_penalty", "continue_final", "choices", "reasoning_effort", "on_delta",
+                 *ANSWER_KEYS}
+#: Receives each streamed delta (`content`, `reasoning_content`, `tool_calls` pieces) as it arrives.
+OnDelta = Callable[[dict[str, Any]], Awaitable[None]]
 #: How an endpoint constrains a reply to given strings: OpenAI's (and llama.cpp server's)
 #: `response_format` JSON schema, or vLLM's `guided_choice`.
 Constrained = Literal["json_schema", "guided_choice"]
@@ -56,6 +62,8 @@ class OpenAICompatibleModel:
         self._timeout_s = timeout_s
         self._client: AsyncOpenAI | None = None
         self.supports_n = True
+        #: Takes `on_delta`: the final stage of a served request streams token by token.
+        self.supports_stream = True
 
     @property
     def supports_choices(self) -> bool:
@@ -100,6 +108,9 @@ class OpenAICompatibleModel:
             params["extra_body"] = extra_body
         if not self.name:
             await self._discover_model()
+        on_delta = params.pop("on_delta", None)
+        if on_delta is not None:
+            return [await self._stream(messages, params, on_delta)]
         started = time.perf_counter()
         try:
             response = await self._get_client().chat.completions.create(
@@ -108,7 +119,8 @@ class OpenAICompatibleModel:
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from exc
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise RetryableModelError(self._say(f"{self.endpoint}: {_transport_error(exc)}")) from exc
+            raise RetryableModelError(self._say(f"{self.endpoint}: {_transport_error(exc)}"),
+                                      timeout=isinstance(exc, openai.APITimeoutError)) from exc
         except (ValueError, openai.APIResponseValidationError) as exc:  # JSON, UTF-8, schema
             raise self._malformed(f"{type(exc).__name__}: {exc}") from exc
         latency = time.perf_counter() - started
@@ -125,9 +137,62 @@ class OpenAICompatibleModel:
                 completion_tokens=completion_tokens // count + (completion_tokens % count if i == 0 else 0),
                 latency_s=latency,
                 model=response.model or self.name,
+                tool_calls=[call.model_dump(exclude_none=True) for call in choice.message.tool_calls]
+                if choice.message.tool_calls else None,
+                reasoning=_reasoning(choice.message),
             )
             for i, choice in enumerate(sorted(response.choices, key=lambda c: c.index))
         ]
+
+    async def _stream(self, messages: list[Message], params: dict[str, Any], on_delta: OnDelta) -> Completion:
+        """One streamed call: each delta goes to `on_delta` as it arrives, the whole comes back.
+
+        A failure before the first delta is an ordinary (retryable) call failure; after it, the
+        client has tokens already, so it is final (a retry would send them twice).
+        """
+        started = time.perf_counter()
+        text: list[str] = []
+        reasoning: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
+        finish_reason: str | None = None
+        usage: Any = None
+        model = self.name
+        sent = 0
+        try:
+            stream = await self._get_client().chat.completions.create(
+                model=self.name, messages=messages, stream=True,  # type: ignore[arg-type]
+                stream_options={"include_usage": True}, **params,
+            )
+            async for chunk in stream:
+                model = chunk.model or model
+                usage = chunk.usage or usage
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta.model_dump(exclude_none=True)
+                    delta.pop("role", None)
+                    finish_reason = choice.finish_reason or finish_reason
+                    text.append(delta.get("content") or "")
+                    reasoning.append(delta.get("reasoning_content") or delta.get("reasoning") or "")
+                    for piece in delta.get("tool_calls") or []:
+                        _merge_tool_call(calls, piece)
+                    if any(delta.get(k) for k in ("content", "reasoning_content", "reasoning", "tool_calls")):
+                        sent += 1
+                        await on_delta(delta)
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        except (openai.APITimeoutError, openai.APIConnectionError, ValueError,
+                openai.APIResponseValidationError) as exc:
+            message = self._say(f"{self.endpoint}: the stream broke ({_transport_error(exc)})")
+            if sent:
+                raise ModelError(message + f" after {sent} deltas") from exc
+            raise RetryableModelError(message, timeout=isinstance(exc, openai.APITimeoutError)) from exc
+        return Completion(
+            text="".join(text), finish_reason=finish_reason,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_s=time.perf_counter() - started, model=model,
+            tool_calls=[calls[i] for i in sorted(calls)] or None,
+            reasoning="".join(reasoning) or None,
+        )
 
     def _constrain(self, choices: list[str], params: dict[str, Any]) -> dict[str, Any]:
         """Ask for one of `choices`: sets `response_format` in `params`, or returns the extra body."""
@@ -175,7 +240,8 @@ class OpenAICompatibleModel:
                                   f"{str(response)[:80]!r})")
         if not response.choices:
             raise self._malformed(f"no choices for model {self.name!r}")
-        if any(c.message is None or c.message.content is None for c in response.choices):
+        if any(c.message is None or (c.message.content is None and not c.message.tool_calls)
+               for c in response.choices):
             raise self._malformed(f"a choice with null content for model {self.name!r}")
 
     def _malformed(self, detail: str) -> MalformedResponse:
@@ -183,9 +249,10 @@ class OpenAICompatibleModel:
 
     def _status_error(self, exc: openai.APIStatusError) -> ModelError:
         message = self._say(f"{self.endpoint} answered HTTP {exc.status_code}: {_error_text(exc)}")
+        wait = retry_after(exc.response.headers)
         if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
-            return RetryableModelError(message, retry_after_s=retry_after(exc.response.headers))
-        return ModelError(message)
+            return RetryableModelError(message, status=exc.status_code, retry_after_s=wait)
+        return ModelError(message, status=exc.status_code, retry_after_s=wait)
 
     def _say(self, message: str) -> str:
         """An error message without this model's key or URL credentials (upstreams echo them)."""
@@ -195,6 +262,23 @@ class OpenAICompatibleModel:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+def _reasoning(message: Any) -> str | None:
+    """`reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter, Ollama): not in the SDK's type."""
+    extra = getattr(message, "model_extra", None) or {}
+    value = extra.get("reasoning_content") or extra.get("reasoning")
+    return value if isinstance(value, str) and value else None
+
+
+def _merge_tool_call(calls: dict[int, dict[str, Any]], piece: dict[str, Any]) -> None:
+    """Accumulate one streamed tool-call delta: the id and name come once, arguments in pieces."""
+    call = calls.setdefault(int(piece.get("index", len(calls))),
+                            {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+    call["id"] = piece.get("id") or call["id"]
+    function = piece.get("function") or {}
+    call["function"]["name"] += function.get("name") or ""
+    call["function"]["arguments"] += function.get("arguments") or ""
 
 
 def _reply_text(content: str | None, *, constrained: bool) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from redraft.context import Budget, BudgetExhausted, Context
+from redraft.context import Budget, BudgetExhausted, Context, FinalStage
 from redraft.models.managed import ManagedModel
 from redraft.runs.outcome import Outcome
 from redraft.runs.store import RunStore
@@ -34,7 +34,11 @@ async def run_strategy(
     extract: Callable[[str], str | None] | None = None,
     store: RunStore | None = None,
     listeners: Iterable[Listener] = (),
+    conversation: Sequence[Mapping[str, Any]] = (),
+    final: FinalStage | None = None,
 ) -> Outcome:
+    """`conversation`: turns every call is sent after (a served request's system prompt and
+    earlier turns); `final`: what only the answer's call gets (see `FinalStage`)."""
     listeners = list(listeners)
     run_id = None
     if store is not None:
@@ -47,6 +51,8 @@ async def run_strategy(
         listeners.append(store.listener(run_id))
     ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
                   select=strategy.select, full_problem=problem)
+    ctx.ledger.conversation = [dict(m) for m in conversation]
+    ctx.ledger.final = final
     started = time.perf_counter()
     try:
         try:

@@ -72,8 +72,12 @@ def _now() -> str:
 class RunStore:
     """One SQLite file holding every run. Safe to share across coroutines of one loop."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, store_content: bool = True) -> None:
         self.path = Path(path) if path is not None else default_db_path()
+        #: False keeps the facts of every call (roles, tokens, latency, verdicts, scores) and
+        #: none of the text: prompts, outputs, critiques and answers are stored as null, for a
+        #: server whose traffic must not be kept (`redraft serve --no-store-content`).
+        self.store_content = store_content
         self.db = open_database(self.path, "run store", migrate)
         self.db.row_factory = sqlite3.Row
         #: This process, as the owner of the runs it starts (see `redraft.runs.owner`).
@@ -123,7 +127,8 @@ class RunStore:
                 "insert into runs (id, created_at, strategy, strategy_json, models_json, problem_id,"
                 " prompt, reference, status, oracle, owner) values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
                 (run_id, _now(), strategy["name"], json.dumps(strategy), json.dumps(models),
-                 problem.id, problem.prompt, problem.reference, int(oracle), str(self.owner)),
+                 problem.id, self._text(problem.prompt) or "", self._text(problem.reference), int(oracle),
+                 str(self.owner)),
             )
         return run_id
 
@@ -147,8 +152,9 @@ class RunStore:
             " output, outputs_json, finish_reason, prompt_tokens, completion_tokens, latency_ms,"
             " attempts, cached, error, stage, created_at)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, c.seq, c.role, c.model, json.dumps(c.messages), json.dumps(c.sampling), c.text,
-             json.dumps(c.texts) if c.texts else None, c.finish_reason, c.prompt_tokens,
+            (run_id, c.seq, c.role, c.model, json.dumps(c.messages if self.store_content else []),
+             json.dumps(c.sampling), self._text(c.text),
+             json.dumps(c.texts) if c.texts and self.store_content else None, c.finish_reason, c.prompt_tokens,
              c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached),
              c.error and redact(c.error), c.stage, _now()),
         )
@@ -158,7 +164,8 @@ class RunStore:
             "insert or replace into candidates (run_id, seq, round, kind, text, answer, feedback,"
             " verdict, score, parent, call_seq, stage, metadata_json)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, c.seq, c.round, c.kind, c.text, c.answer, c.feedback,
+            (run_id, c.seq, c.round, c.kind, self._text(c.text) or "", self._text(c.answer),
+             self._text(c.feedback),
              c.verdict.value if c.verdict else None, c.score, c.parent, c.call_seq, c.stage,
              json.dumps(c.metadata)),
         )
@@ -169,7 +176,8 @@ class RunStore:
         self.db.execute(
             "insert or replace into picks (run_id, round, candidate_seq, text, answer, score, stage)"
             " values (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, p.round, p.candidate_seq, p.text, p.answer, p.score, p.stage),
+            (run_id, p.round, p.candidate_seq, self._text(p.text) or "", self._text(p.answer), p.score,
+             p.stage),
         )
 
     def finish_run(self, run_id: str, outcome: Outcome) -> None:
@@ -178,10 +186,14 @@ class RunStore:
             self.db.execute(
                 "update runs set status='done', answer=?, final_text=?, stop_reason=?, calls=?,"
                 " prompt_tokens=?, completion_tokens=?, wall_s=?, usage_by_role_json=? where id=?",
-                (outcome.answer, outcome.text, outcome.stop_reason, usage.calls, usage.prompt_tokens,
+                (self._text(outcome.answer), self._text(outcome.text), outcome.stop_reason, usage.calls,
+                 usage.prompt_tokens,
                  usage.completion_tokens, outcome.wall_s,
                  json.dumps({r: u.model_dump() for r, u in outcome.usage_by_role.items()}), run_id),
             )
+
+    def _text(self, text: str | None) -> str | None:
+        return text if self.store_content else None
 
     def set_judge_usage(self, run_id: str, usage: Usage) -> None:
         """What grading the run cost, kept apart from the method's usage."""

@@ -24,5 +24,6 @@ class Direct(Strategy):
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         sampling = {} if self.params.temperature is None else {"temperature": self.params.temperature}
-        candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem, **sampling))
+        text = await ctx.first_draft(problem, final=True, **sampling)  # the one call is the answer
+        candidate = ctx.record(round=0, kind="draft", text=text)
         return Final(candidate=candidate, stop_reason="done")

@@ -4,7 +4,7 @@
 fakes an endpoint over real HTTP, for client, proxy and benchmark code paths.
 """
 
-from redraft.testing.fake_openai import MALFORMED, FakeOpenAIServer, FakeReply, serve
+from redraft.testing.fake_openai import MALFORMED, FakeOpenAIServer, FakeReply, serve, serve_app
 from redraft.testing.faults import FaultInjector, fault_kinds
 
-__all__ = ["MALFORMED", "FakeOpenAIServer", "FakeReply", "FaultInjector", "fault_kinds", "serve"]
+__all__ = ["MALFORMED", "FakeOpenAIServer", "FakeReply", "FaultInjector", "fault_kinds", "serve", "serve_app"]

@@ -10,6 +10,7 @@ the malformed 200 bodies in `MALFORMED` (see `FakeReply.malformed`).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,12 @@ class FakeReply:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
     malformed: str | None = None  # a key of MALFORMED
+    #: An answer that calls tools (OpenAI `tool_calls` entries); its finish reason is `tool_calls`.
+    tool_calls: list[dict[str, Any]] | None = None
+    reasoning: str | None = None  # sent as `reasoning_content`
+    finish_reason: str = "stop"
+    #: When streaming: the pause before each chunk, so a test can see tokens arrive one by one.
+    chunk_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED:
@@ -97,20 +104,20 @@ class FakeOpenAIServer:
             return await _fault(request, reply, body.get("model") or self.models[0])
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body["messages"])
         completion_tokens = sum(len(r.text.split()) for r in replies)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
+        model = body.get("model") or self.models[0]
+        if body.get("stream"):
+            return await _stream(request, reply, model, usage,
+                                 bool((body.get("stream_options") or {}).get("include_usage")))
         return web.json_response({
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.get("model") or self.models[0],
-            "choices": [
-                {"index": i, "message": {"role": "assistant", "content": r.text}, "finish_reason": "stop"}
-                for i, r in enumerate(replies)
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "model": model,
+            "choices": [{"index": i, "message": _message(r), "finish_reason": _finish(r)}
+                        for i, r in enumerate(replies)],
+            "usage": usage,
         })
 
     async def list_models(self, request: web.Request) -> web.StreamResponse:
@@ -123,6 +130,52 @@ class FakeOpenAIServer:
             return await _fault(request, fault, self.models[0])
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
+
+
+def _message(reply: FakeReply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text if not reply.tool_calls else None}
+    if reply.tool_calls:
+        message["tool_calls"] = reply.tool_calls
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
+    return message
+
+
+def _finish(reply: FakeReply) -> str:
+    return "tool_calls" if reply.tool_calls else reply.finish_reason
+
+
+async def _stream(request: web.Request, reply: FakeReply, model: str, usage: dict[str, int],
+                  include_usage: bool) -> web.StreamResponse:
+    """The reply as OpenAI SSE chunks: reasoning, then the text word by word (or the tool calls)."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+
+    async def send(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> None:
+        if reply.chunk_delay_s:
+            await asyncio.sleep(reply.chunk_delay_s)
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                 "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+
+    await send({"role": "assistant", "content": ""})
+    if reply.reasoning:
+        await send({"reasoning_content": reply.reasoning})
+    if reply.tool_calls:
+        for i, call in enumerate(reply.tool_calls):
+            await send({"tool_calls": [{"index": i, **call}]})
+    else:
+        words = reply.text.split(" ")
+        for i, word in enumerate(words):
+            await send({"content": word + (" " if i < len(words) - 1 else "")})
+    await send({}, _finish(reply))
+    if include_usage:
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                 "model": model, "choices": [], "usage": usage}
+        await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
 
 
 async def _fault(request: web.Request, reply: FakeReply, model: str) -> web.StreamResponse:
@@ -148,40 +201,57 @@ async def _fault(request: web.Request, reply: FakeReply, model: str) -> web.Stre
 @contextmanager
 def serve(server: FakeOpenAIServer) -> Iterator[FakeOpenAIServer]:
     """Run `server` on a free loopback port in a background thread for the block's duration."""
+
+    def build() -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", server.chat)
+        app.router.add_get("/v1/models", server.list_models)
+        return app
+
+    with serve_app(build) as base_url:
+        server.base_url = base_url + "/v1"
+        yield server
+
+
+@contextmanager
+def serve_app(build: Callable[[], web.Application], *, handler_cancellation: bool = False) -> Iterator[str]:
+    """Run the aiohttp app `build()` makes on a free loopback port, in a background thread with
+    its own event loop, for the block's duration; yields its base URL (`http://127.0.0.1:PORT`)."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, Any] = {}
 
     async def start() -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", server.chat)
-        app.router.add_get("/v1/models", server.list_models)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(build(), handler_cancellation=handler_cancellation)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        server.base_url = f"http://127.0.0.1:{port}/v1"
+        holder["url"] = f"http://127.0.0.1:{port}"
         holder["runner"] = runner
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
+        try:
+            loop.run_until_complete(start())
+        except BaseException as exc:  # reported to the caller, not lost in the thread
+            holder["error"] = exc
         started.set()
-        loop.run_forever()
+        if "error" not in holder:
+            loop.run_forever()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     started.wait(10)
+    if "error" in holder:
+        raise holder["error"]
     try:
-        yield server
+        yield holder["url"]
     finally:
         asyncio.run_coroutine_threadsafe(holder["runner"].cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-
-
 
 
 def main() -> None:

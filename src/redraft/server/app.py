@@ -1,0 +1,128 @@
+"""The HTTP side of `redraft serve`: routes, auth, limits, errors, on aiohttp's web server.
+
+aiohttp because the upstream side already runs on it (the openai SDK's aiohttp transport and
+the passthrough forwarder), so one event loop and one HTTP stack carry both ends; see
+docs/server.md for the measurement behind the choice. Handlers are cancelled when a client
+hangs up, which cancels the strategy's upstream calls with them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from redraft.models.managed import ManagedModel
+from redraft.runs.store import RunStore
+from redraft.server import anthropic_routes, openai_routes
+from redraft.server.config import ServerConfig
+from redraft.server.errors import ApiError
+from redraft.server.metrics import CONTENT_TYPE, Metrics
+from redraft.server.openapi import openapi_document
+from redraft.server.http import CONFIG, FORWARDER, METRICS, SERVICE
+from redraft.server.passthrough import Forwarder
+from redraft.server.service import Service
+
+log = logging.getLogger("redraft.server")
+OPEN_ROUTES = {"/health"}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(config: ServerConfig, *, store: RunStore | None = None,
+               models: dict[str, ManagedModel] | None = None) -> web.Application:
+    """The server's application. `models` fixes the model of each role (tests, embedding), in
+    place of the upstream named by each request."""
+    metrics = Metrics()
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_middleware, auth_middleware])
+    app[CONFIG] = config
+    app[METRICS] = metrics
+    app[SERVICE] = Service(config, store or RunStore(config.store_path, store_content=config.store_content),
+                           metrics, models=models)
+    if config.upstream is not None and not models:
+        app[FORWARDER] = Forwarder(config.upstream, config.upstream_api_key, config.upstream_timeout_s)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", render_metrics)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/v1/models", openai_routes.list_models)
+    app.router.add_post("/v1/chat/completions", openai_routes.chat_completions)
+    app.router.add_post("/v1/messages", anthropic_routes.messages)
+    app.on_cleanup.append(_close)
+    return app
+
+
+async def _close(app: web.Application) -> None:
+    await app[SERVICE].aclose()
+    if FORWARDER in app:
+        await app[FORWARDER].aclose()
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})
+
+
+async def render_metrics(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return web.json_response(openapi_document())
+
+
+def is_anthropic(request: web.Request) -> bool:
+    return request.path.startswith("/v1/messages")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure as the client's API shapes it, with its real status; never a 200."""
+    started = time.perf_counter()
+    mode = "other"
+    try:
+        response = await handler(request)
+        mode = response.headers.get("x-redraft-strategy", "passthrough") if request.method == "POST" else mode
+    except ApiError as exc:
+        response = error_response(request, exc)
+    except web.HTTPRequestEntityTooLarge:
+        response = error_response(request, ApiError(413, "the body is over the server's limit",
+                                                    code="body_too_large"))
+    except web.HTTPException as exc:  # routing: 404, 405
+        if exc.status < 400:
+            raise
+        response = error_response(request, ApiError(exc.status, exc.reason or "error", code=str(exc.status)))
+    except Exception as exc:
+        log.exception("unhandled error serving %s", request.path)
+        response = error_response(request, ApiError(500, f"internal error: {type(exc).__name__}"))
+    request.app[METRICS].request(request.path, mode, response.status, time.perf_counter() - started)
+    return response
+
+
+def error_response(request: web.Request, exc: ApiError) -> web.Response:
+    request.app[METRICS].error(exc.type)
+    if is_anthropic(request):
+        body = anthropic_routes.error_json(exc)
+    else:
+        body = exc.body()
+    return web.json_response(body, status=exc.status, headers=exc.headers)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With `--api-key`, every route but /health needs one of the keys (Bearer or `x-api-key`)."""
+    keys = request.app[CONFIG].api_keys
+    if keys and request.path not in OPEN_ROUTES:
+        given = bearer(request.headers.get("Authorization")) or request.headers.get("x-api-key") or ""
+        # Compared against every key in constant time, so timing says nothing about which is near.
+        matched = [hmac.compare_digest(given.encode(), key.encode()) for key in keys]
+        if not any(matched):
+            raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer KEY`"
+                           if not given else "wrong API key", code="invalid_api_key")
+    return await handler(request)
+
+
+def bearer(header: str | None) -> str | None:
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None

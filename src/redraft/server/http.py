@@ -1,0 +1,49 @@
+"""What every route shares: the application's keys and reading a request body.
+
+Kept apart from `app` (which wires routes to handlers) so the route modules import this and
+`app` imports them, one way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from redraft.context import Budget
+from redraft.server.config import ServerConfig
+from redraft.server.errors import ApiError
+from redraft.server.metrics import Metrics
+from redraft.server.passthrough import Forwarder
+from redraft.server.service import Service
+
+SERVICE = web.AppKey("service", Service)
+FORWARDER = web.AppKey("forwarder", Forwarder)
+CONFIG = web.AppKey("config", ServerConfig)
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def budget_of(config: ServerConfig) -> Budget:
+    return Budget(max_calls=config.max_calls_per_request, max_tokens=config.max_tokens_per_request)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON; unreadable or too large is the client's error, with the status saying which."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise ApiError(413, f"the body is over the server's limit of {request.app[CONFIG].max_body_bytes} "
+                            "bytes", code="body_too_large") from exc
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+def invalid(exc: ValidationError) -> ApiError:
+    """A pydantic validation failure as one 400 naming the first bad field."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return ApiError(400, f"{where}: {first['msg']}" if where else first["msg"], param=where or None)

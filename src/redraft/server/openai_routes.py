@@ -1,0 +1,118 @@
+"""`POST /v1/chat/completions` and `GET /v1/models`, as an OpenAI client expects them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from redraft.server import http as server
+from redraft.server.chat import ChatJob, prepare
+from redraft.server.errors import ApiError
+from redraft.server.passthrough import record
+from redraft.server.schema import ChatRequest
+from redraft.server.selection import select
+from redraft.server.service import completion_id, headers, metadata, now, usage_of
+from redraft.server.streaming import ChatStream, Comment, StreamItem
+from redraft.strategies.registry import STRATEGIES
+
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def parse(request: web.Request, body: Any) -> tuple[ChatRequest, Any]:
+    """Validate a chat request; returns it and the selection it makes."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object", code="invalid_body")
+    config = request.app[server.CONFIG]
+    try:
+        chat = ChatRequest.model_validate(body)
+    except ValidationError as exc:
+        raise server.invalid(exc) from exc
+    if chat.n > config.max_n:
+        raise ApiError(400, f"n={chat.n} is over this server's limit of {config.max_n}", param="n")
+    if len(chat.messages) > config.max_messages:
+        raise ApiError(400, f"{len(chat.messages)} messages are over this server's limit of "
+                            f"{config.max_messages}", param="messages")
+    return chat, select(chat.model, chat.redraft, config.strategy)
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    body = await server.read_json(request)
+    chat, selection = parse(request, body)
+    service = request.app[server.SERVICE]
+    if selection.strategy is None and server.FORWARDER in request.app:
+        return await passthrough(request, body, chat.stream)
+    job = prepare(chat, selection, server.budget_of(request.app[server.CONFIG]))
+    if chat.stream:
+        return await stream(request, job)
+    results = await asyncio.gather(*(service.run_choice(job, i) for i in range(chat.n)))
+    response = {
+        "id": completion_id(), "object": "chat.completion", "created": now(), "model": chat.model,
+        "choices": [{"index": i, "message": r.message, "finish_reason": r.finish_reason, "logprobs": None}
+                    for i, r in enumerate(results)],
+        "usage": usage_of(results),
+        "redraft": metadata(job, results),
+    }
+    return web.json_response(response, headers=headers(job, results))
+
+
+async def passthrough(request: web.Request, body: dict[str, Any], stream: bool) -> web.StreamResponse:
+    """A plain model name with no default strategy: byte for byte to the upstream and back."""
+    started = time.perf_counter()
+    raw = await request.read()
+    response, data = await request.app[server.FORWARDER].forward(request, raw, stream=stream)
+    service = request.app[server.SERVICE]
+    service.metrics.calls.labels("generator", "ok" if response.status == 200 else "error").inc()
+    run_id = record(service.store, body, data, stream=stream, status=response.status, started=started)
+    if not response.prepared:
+        response.headers["x-redraft-run-id"] = run_id
+        response.headers["x-redraft-strategy"] = "passthrough"
+    return response
+
+
+async def stream(request: web.Request, job: ChatJob) -> web.StreamResponse:
+    config = request.app[server.CONFIG]
+    chat_stream = ChatStream(request.app[server.SERVICE], job, model=job.request.model,
+                             keepalive_s=config.keepalive_s)
+    chat_stream.start()
+    try:
+        failure = await chat_stream.hold(config.stream_hold_s)
+        if failure is not None:
+            raise failure
+        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, "x-redraft-strategy": job.spec})
+        await response.prepare(request)
+        async for item in chat_stream.items():
+            await response.write(encode(item))
+            if isinstance(item, ApiError):
+                break
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+    finally:
+        await chat_stream.aclose()
+
+
+def encode(item: StreamItem) -> bytes:
+    if isinstance(item, Comment):
+        return f": {item.text}\n\n".encode()
+    if isinstance(item, ApiError):
+        return b"data: " + json.dumps(item.body()).encode() + b"\n\n"
+    return b"data: " + json.dumps(item, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def list_models(request: web.Request) -> web.StreamResponse:
+    """The upstream's models, then each prefixed with every strategy name (`self_refine/MODEL`)."""
+    if server.FORWARDER in request.app:
+        upstream = await request.app[server.FORWARDER].models()
+    else:
+        upstream = [{"id": "local", "object": "model", "created": 0, "owned_by": "redraft"}]
+    listed = list(upstream)
+    for model in upstream:
+        for name in STRATEGIES.names():
+            listed.append({"id": f"{name}/{model['id']}", "object": "model", "created": model.get("created", 0),
+                           "owned_by": "redraft"})
+    return web.json_response({"object": "list", "data": listed})
