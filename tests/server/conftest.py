@@ -38,8 +38,8 @@ def proxy(replies: list[FakeReply] | None = None, *, respond: Callable[[dict[str
           db: Path, **config: Any) -> Iterator[Served]:
     upstream = FakeOpenAIServer(replies=replies or [FakeReply("The answer is 18.")], respond=respond)
     with serve(upstream):
-        settings = ServerConfig(upstream=upstream.base_url, upstream_api_key="sk-upstream", store_path=db,
-                                **{"upstream_retries": 0, **config})
+        settings = ServerConfig(**{"upstream": upstream.base_url, "upstream_api_key": "sk-upstream",
+                                   "store_path": db, "upstream_retries": 0, **config})
         with serve_app(lambda: create_app(settings), handler_cancellation=True) as url:
             yield Served(upstream=upstream, url=url, db=db)
 

@@ -120,7 +120,7 @@ class OpenAICompatibleModel:
             raise self._status_error(exc) from exc
         except (openai.APITimeoutError, openai.APIConnectionError) as exc:
             raise RetryableModelError(self._say(f"{self.endpoint}: {_transport_error(exc)}"),
-                                      timeout=isinstance(exc, openai.APITimeoutError)) from exc
+                                      timeout=_timed_out(exc)) from exc
         except (ValueError, openai.APIResponseValidationError) as exc:  # JSON, UTF-8, schema
             raise self._malformed(f"{type(exc).__name__}: {exc}") from exc
         latency = time.perf_counter() - started
@@ -184,7 +184,7 @@ class OpenAICompatibleModel:
             message = self._say(f"{self.endpoint}: the stream broke ({_transport_error(exc)})")
             if sent:
                 raise ModelError(message + f" after {sent} deltas") from exc
-            raise RetryableModelError(message, timeout=isinstance(exc, openai.APITimeoutError)) from exc
+            raise RetryableModelError(message, timeout=_timed_out(exc)) from exc
         return Completion(
             text="".join(text), finish_reason=finish_reason,
             prompt_tokens=usage.prompt_tokens if usage else 0,
@@ -347,6 +347,18 @@ def _error_text(exc: openai.APIStatusError) -> str:
             return str(error["message"])
         return str(error)
     return str(exc.message)
+
+
+def _timed_out(exc: Exception) -> bool:
+    """A real timeout, not a refused connection (which the SDK also reports as a timeout)."""
+    cause: BaseException | None = exc
+    for _ in range(10):
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionError) or "Connect call failed" in str(cause):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return isinstance(exc, openai.APITimeoutError)
 
 
 def _transport_error(exc: Exception) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from redraft.server.service import completion_id, headers, metadata, now, usage_
 from redraft.server.streaming import ChatStream, Comment, StreamItem
 from redraft.strategies.registry import STRATEGIES
 
+log = logging.getLogger("redraft.server")
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -67,7 +69,12 @@ async def passthrough(request: web.Request, body: dict[str, Any], stream: bool) 
     response, data = await request.app[server.FORWARDER].forward(request, raw, stream=stream)
     service = request.app[server.SERVICE]
     service.metrics.calls.labels("generator", "ok" if response.status == 200 else "error").inc()
-    run_id = record(service.store, body, data, stream=stream, status=response.status, started=started)
+    try:
+        run_id = record(service.store, body, data, stream=stream, status=response.status, started=started)
+    except Exception:  # the client still gets the upstream's answer; the failure is logged and counted
+        log.exception("could not record a passthrough request")
+        service.metrics.error("store_error")
+        return response
     if not response.prepared:
         response.headers["x-redraft-run-id"] = run_id
         response.headers["x-redraft-strategy"] = "passthrough"

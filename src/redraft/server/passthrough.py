@@ -91,7 +91,7 @@ def record(store: RunStore, request: dict[str, Any], data: bytes, *, stream: boo
                              models={"generator": str(request.get("model", ""))}, problem=problem)
     latency = time.perf_counter() - started
     call = CallRecord(seq=1, role="generator", model=model or str(request.get("model", "")),
-                      messages=[m for m in request.get("messages") or [] if isinstance(m, dict)],
+                      messages=[_flat(m) for m in request.get("messages") or [] if isinstance(m, dict)],
                       sampling={k: v for k, v in request.items() if k not in ("messages", "model")},
                       text=text, finish_reason=finish, prompt_tokens=usage.prompt_tokens,
                       completion_tokens=usage.completion_tokens, latency_s=latency,
@@ -139,6 +139,11 @@ def _read(data: bytes, *, stream: bool) -> tuple[str, str | None, Usage, str]:
             text.append(str(part.get("content") or ""))
             finish = choice.get("finish_reason") or finish
     return "".join(text), finish, usage, str(model)
+
+
+def _flat(message: dict[str, Any]) -> dict[str, str]:
+    """A message as the trace keeps it: string values (parts and tool calls as their JSON)."""
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in message.items()}
 
 
 def _last_user_text(messages: Any) -> str:
