@@ -1,0 +1,1 @@
+"""`redraft serve`: an OpenAI- and Anthropic-compatible proxy that refines answers with a strategy."""
