@@ -45,6 +45,12 @@ def _string(value: Any, param: str, *, empty: bool = False) -> str:
     return value
 
 
+def _typed(value: Any, kind: Any, param: str, problem: str) -> Any:
+    if value is not None and not isinstance(value, kind):
+        _fail(param, problem)
+    return value
+
+
 def _number(value: Any, param: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         _fail(param, "must be a number")
@@ -76,11 +82,10 @@ def _tool_call(block: Mapping[str, Any], at: str) -> dict[str, Any]:
 
 def _tool_message(block: Mapping[str, Any], at: str) -> dict[str, Any]:
     text = _text_of(block.get("content", ""), f"{at}.content")
-    is_error = block.get("is_error", False)
-    if not isinstance(is_error, bool):
-        _fail(f"{at}.is_error", "must be a boolean")
+    is_error = _typed(block.get("is_error"), bool, f"{at}.is_error", "must be a boolean")
     tool_call_id = _string(block.get("tool_use_id"), f"{at}.tool_use_id")
-    return {"role": "tool", "tool_call_id": tool_call_id, "content": f"[tool error] {text}" if is_error else text}
+    content = f"[tool error] {text}" if is_error else text
+    return {"role": "tool", "tool_call_id": tool_call_id, "content": content}
 
 
 def _turn(message: Any, at: str) -> list[dict[str, Any]]:
@@ -164,37 +169,30 @@ def to_chat_request(body: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             chat[key] = _number(body[key], key)
-    stops = body.get("stop_sequences")
-    if stops is not None:
-        if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
-            _fail("stop_sequences", "must be a list of non-empty strings")
-        if stops:
-            chat["stop"] = list(stops)
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        _fail("stream", "must be a boolean")
-    if stream:  # usage comes in a last chunk only when asked for: `message_delta` needs it
+    stops = _typed(body.get("stop_sequences"), list, "stop_sequences", "must be a list of strings") or []
+    if not all(isinstance(stop, str) and stop for stop in stops):
+        _fail("stop_sequences", "must be a list of non-empty strings")
+    if stops:
+        chat["stop"] = list(stops)
+    if _typed(body.get("stream"), bool, "stream", "must be a boolean"):
+        # usage comes in a last chunk only when asked for, and `message_delta` needs it
         chat.update(stream=True, stream_options={"include_usage": True})
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            _fail("tools", "must be a list")
-        if tools:
-            chat["tools"] = [_tool(tool, f"tools.{i}") for i, tool in enumerate(tools)]
+    tools = _typed(body.get("tools"), list, "tools", "must be a list") or []
+    if tools:
+        chat["tools"] = [_tool(tool, f"tools.{i}") for i, tool in enumerate(tools)]
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = _tool_choice(body["tool_choice"])
-        if body["tool_choice"].get("disable_parallel_tool_use") is True and "tools" in chat:
+        if body["tool_choice"].get("disable_parallel_tool_use") is True and tools:
             chat["parallel_tool_calls"] = False
-    metadata = body.get("metadata")
-    if metadata is not None:
-        if not isinstance(metadata, Mapping):
-            _fail("metadata", "must be an object")
-        redraft = metadata.get("redraft")
-        if redraft is not None:
-            if not isinstance(redraft, Mapping):
-                _fail("metadata.redraft", "must be an object (strategy, params, feedback)")
-            chat["redraft"] = dict(redraft)
+    metadata = _typed(body.get("metadata"), Mapping, "metadata", "must be an object") or {}
+    redraft = _typed(metadata.get("redraft"), Mapping, "metadata.redraft", "must be an object")
+    if redraft is not None:  # strategy, params, feedback: what the chat route reads
+        chat["redraft"] = dict(redraft)
     return chat
+
+
+def _tool_id() -> str:
+    return f"toolu_{uuid.uuid4().hex[:24]}"
 
 
 def _message_id(value: Any) -> str:
@@ -233,7 +231,16 @@ def _count(usage: Any, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def to_message(completion: Mapping[str, Any], *, model: str, stop_sequence: str | None = None) -> dict[str, Any]:
+def _message(id_: str, model: str, content: list[dict[str, Any]], stop_reason: str | None,
+             stop_sequence: str | None, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {"id": id_, "type": "message", "role": "assistant", "model": model, "content": content,
+            "stop_reason": stop_reason, "stop_sequence": stop_sequence,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}}
+
+
+def to_message(
+    completion: Mapping[str, Any], *, model: str, stop_sequence: str | None = None
+) -> dict[str, Any]:
     """An OpenAI `chat.completion` (first choice only) as an Anthropic `message`, `model` as requested."""
     choices = completion.get("choices") or [{}]
     choice, message = choices[0], choices[0].get("message") or {}
@@ -244,16 +251,14 @@ def to_message(completion: Mapping[str, Any], *, model: str, stop_sequence: str 
     content: list[dict[str, Any]] = [{"type": "text", "text": text}] if isinstance(text, str) and text else []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
-        content.append({"type": "tool_use", "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+        content.append({"type": "tool_use", "id": call.get("id") or _tool_id(),
                         "name": function.get("name") or "", "input": _tool_input(function.get("arguments"))})
     tool_use = any(block["type"] == "tool_use" for block in content)
     reason = stop_reason(choice.get("finish_reason"), tool_use=tool_use, stop_sequence=stop_sequence)
     usage = completion.get("usage")
-    return {"id": _message_id(completion.get("id")), "type": "message", "role": "assistant", "model": model,
-            "content": content, "stop_reason": reason,
-            "stop_sequence": stop_sequence if reason == "stop_sequence" else None,
-            "usage": {"input_tokens": _count(usage, "prompt_tokens"),
-                      "output_tokens": _count(usage, "completion_tokens")}}
+    return _message(_message_id(completion.get("id")), model, content, reason,
+                    stop_sequence if reason == "stop_sequence" else None,
+                    _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"))
 
 
 class StreamTranslator:
@@ -326,9 +331,7 @@ class StreamTranslator:
     def _start(self, chunk: Mapping[str, Any]) -> Event:
         self._started = True
         self.message_id = _message_id(self.message_id or chunk.get("id"))
-        message = {"id": self.message_id, "type": "message", "role": "assistant", "model": self.model,
-                   "content": [], "stop_reason": None, "stop_sequence": None,
-                   "usage": {"input_tokens": self.input_tokens, "output_tokens": 0}}
+        message = _message(self.message_id, self.model, [], None, None, self.input_tokens, 0)
         return "message_start", {"type": "message_start", "message": message}
 
     def _close(self) -> list[Event]:
@@ -363,8 +366,8 @@ class StreamTranslator:
         events: list[Event] = []
         if not state["begun"] and state["name"]:
             state["begun"] = self._tool_used = True
-            events += self._begin(key, {"type": "tool_use", "id": state["id"] or f"toolu_{uuid.uuid4().hex[:24]}",
-                                        "name": state["name"], "input": {}})
+            block = {"type": "tool_use", "id": state["id"] or _tool_id(), "name": state["name"], "input": {}}
+            events += self._begin(key, block)
         if self._open == key and state["args"]:
             events.append(self._delta({"type": "input_json_delta", "partial_json": state["args"]}))
         if state["begun"]:
@@ -372,9 +375,9 @@ class StreamTranslator:
         return events
 
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-                529: "overloaded_error"}
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+                429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
 
 
 def error_type(status: int) -> str:
