@@ -331,7 +331,9 @@ class Context:
         }))
         return completions
 
-    async def first_drafts(self, problem: Problem, n: int, *, final: bool = False, **sampling: Any) -> list[str]:
+    async def first_drafts(
+        self, problem: Problem, n: int, *, final: bool = False, **sampling: Any
+    ) -> list[str]:
         """Up to `n` first attempts at `problem`: plain generations, or runs of the composed drafter.
 
         A drafter run gets this call's sampling (a sampler's temperature reaches the strategy

@@ -34,12 +34,24 @@ class Served:
 
 
 @contextmanager
-def proxy(replies: list[FakeReply] | None = None, *, respond: Callable[[dict[str, Any]], FakeReply] | None = None,
-          db: Path, **config: Any) -> Iterator[Served]:
+def proxy(
+    replies: list[FakeReply] | None = None,
+    *,
+    respond: Callable[[dict[str, Any]], FakeReply] | None = None,
+    db: Path,
+    **config: Any,
+) -> Iterator[Served]:
     upstream = FakeOpenAIServer(replies=replies or [FakeReply("The answer is 18.")], respond=respond)
     with serve(upstream):
-        settings = ServerConfig(**{"upstream": upstream.base_url, "upstream_api_key": "sk-upstream",
-                                   "store_path": db, "upstream_retries": 0, **config})
+        settings = ServerConfig(
+            **{
+                "upstream": upstream.base_url,
+                "upstream_api_key": "sk-upstream",
+                "store_path": db,
+                "upstream_retries": 0,
+                **config,
+            }
+        )
         with serve_app(lambda: create_app(settings), handler_cancellation=True) as url:
             yield Served(upstream=upstream, url=url, db=db)
 
@@ -64,16 +76,24 @@ class Raw:
         return json.loads(self.content)
 
 
-def raw(method: str, url: str, body: Any = None, *, headers: dict[str, str] | None = None,
-        data: bytes | None = None, timeout: float = 30.0) -> Raw:
+def raw(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+    data: bytes | None = None,
+    timeout: float = 30.0,
+) -> Raw:
     """One plain HTTP exchange (no SDK in the way): what an error case really sends back."""
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     payload = data if data is not None else (None if body is None else json.dumps(body).encode())
     sent = {"Content-Type": "application/json", **(headers or {})}
     try:
-        connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=payload,
-                           headers=sent)
+        connection.request(
+            method, parts.path + (f"?{parts.query}" if parts.query else ""), body=payload, headers=sent
+        )
         response = connection.getresponse()
         return Raw(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:

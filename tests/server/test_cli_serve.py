@@ -34,7 +34,9 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 30
     deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"redraft serve exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise AssertionError(
+                f"redraft serve exited: {process.stderr.read().decode() if process.stderr else ''}"
+            )
         try:
             if raw("GET", url + "/health", timeout=1).status == 200:
                 return
@@ -48,22 +50,43 @@ def test_the_command_serves_a_default_strategy_and_records_runs(tmp_path: Path) 
     db = tmp_path / "runs.db"
     with serve(FakeOpenAIServer(replies=[FakeReply("The answer is 18.")])) as upstream:
         process = subprocess.Popen(
-            [sys.executable, "-m", "redraft", "serve", "--upstream", upstream.base_url, "--port", str(port),
-             "--strategy", "self_consistency[k=3]", "--upstream-api-key", "sk-up", "--db", str(db)],
-            stderr=subprocess.PIPE, env={**os.environ})
+            [
+                sys.executable,
+                "-m",
+                "redraft",
+                "serve",
+                "--upstream",
+                upstream.base_url,
+                "--port",
+                str(port),
+                "--strategy",
+                "self_consistency[k=3]",
+                "--upstream-api-key",
+                "sk-up",
+                "--db",
+                str(db),
+            ],
+            stderr=subprocess.PIPE,
+            env={**os.environ},
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process)
             client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
             response = client.chat.completions.with_raw_response.create(
-                model="fake-model", messages=[{"role": "user", "content": "9+9?"}])
+                model="fake-model", messages=[{"role": "user", "content": "9+9?"}]
+            )
             assert response.headers["x-redraft-strategy"] == "self_consistency[k=3]"
             assert response.parse().choices[0].message.content == "The answer is 18."
         finally:
             process.terminate()
             process.wait(10)
-        listed = subprocess.run([sys.executable, "-m", "redraft", "runs", "list", "--db", str(db)],
-                                capture_output=True, text=True, check=True)
+        listed = subprocess.run(
+            [sys.executable, "-m", "redraft", "runs", "list", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert "self_consistency" in listed.stdout
 
 
@@ -78,8 +101,9 @@ def test_a_public_bind_without_a_key_warns(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(web, "run_app", lambda *a, **k: None)
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--upstream", "http://127.0.0.1:9/v1"])
     assert result.exit_code == 0 and "no --api-key" in result.output
-    quiet = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--api-key", "k",
-                                     "--upstream", "http://127.0.0.1:9/v1"])
+    quiet = CliRunner().invoke(
+        app, ["serve", "--host", "0.0.0.0", "--api-key", "k", "--upstream", "http://127.0.0.1:9/v1"]
+    )
     assert "no --api-key" not in quiet.output
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.1")
@@ -90,8 +114,9 @@ def test_fixed_models_serve_without_any_upstream(tmp_path: Path) -> None:
     config = ServerConfig(store_path=tmp_path / "runs.db")
     with serve_app(lambda: create_app(config, models={"generator": ManagedModel(script)})) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
-        completion = client.chat.completions.create(model="self_refine/anything",
-                                                    messages=[{"role": "user", "content": "q"}])
+        completion = client.chat.completions.create(
+            model="self_refine/anything", messages=[{"role": "user", "content": "q"}]
+        )
         assert completion.choices[0].message.content == "draft"
         plain = client.chat.completions.create(model="anything", messages=[{"role": "user", "content": "q"}])
         assert plain.model_extra["redraft"]["strategy"] == "direct"  # type: ignore[index]
@@ -104,11 +129,14 @@ def test_the_embedded_model_serves_a_strategy(tmp_path: Path) -> None:
     with serve_app(lambda: create_app(config), handler_cancellation=True) as url:
         client = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0, timeout=120)
         completion: Any = client.chat.completions.create(
-            model="self_refine[max_rounds=1]/local", max_tokens=48,
-            messages=[{"role": "user", "content": "What is 2 + 2? Answer with a number."}])
+            model="self_refine[max_rounds=1]/local",
+            max_tokens=48,
+            messages=[{"role": "user", "content": "What is 2 + 2? Answer with a number."}],
+        )
         assert completion.choices[0].message.content
         assert completion.usage.completion_tokens > 0
         assert completion.model_extra["redraft"]["calls"] >= 2
-        stream = client.chat.completions.create(model="local", max_tokens=16, stream=True,
-                                                messages=[{"role": "user", "content": "Say hi."}])
+        stream = client.chat.completions.create(
+            model="local", max_tokens=16, stream=True, messages=[{"role": "user", "content": "Say hi."}]
+        )
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)

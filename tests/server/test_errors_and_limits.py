@@ -115,15 +115,18 @@ def test_the_sdk_sees_a_400_as_a_bad_request_and_does_not_retry(served: Any) -> 
     with served() as s:
         client = openai.OpenAI(base_url=s.v1, api_key="k", max_retries=3)
         try:
-            client.chat.completions.create(model="no_such[x=1]/m", messages=[{"role": "user", "content": "q"}])
+            client.chat.completions.create(
+                model="no_such[x=1]/m", messages=[{"role": "user", "content": "q"}]
+            )
         except openai.BadRequestError:
             pass
         else:  # `no_such` is no strategy, so it is a plain model name: passed through
             pass
         started = time.perf_counter()
         try:
-            client.chat.completions.create(model="self_refine[max_rounds=x]/m",
-                                           messages=[{"role": "user", "content": "q"}])
+            client.chat.completions.create(
+                model="self_refine[max_rounds=x]/m", messages=[{"role": "user", "content": "q"}]
+            )
             raise AssertionError("expected a 400")
         except openai.BadRequestError as exc:
             assert "max_rounds" in exc.message
@@ -132,8 +135,11 @@ def test_the_sdk_sees_a_400_as_a_bad_request_and_does_not_retry(served: Any) -> 
 
 def test_one_requests_params_never_reach_another(served: Any) -> None:
     with served([FakeReply("18")]) as s:
-        first = raw("POST", s.v1 + CHAT, body("fake-model", redraft={"strategy": "self_consistency",
-                                                                      "params": {"k": 2}}))
+        first = raw(
+            "POST",
+            s.v1 + CHAT,
+            body("fake-model", redraft={"strategy": "self_consistency", "params": {"k": 2}}),
+        )
         assert first.status == 200
         calls_first = len(s.upstream.requests)
         second = raw("POST", s.v1 + CHAT, body("self_consistency/fake-model"))
@@ -157,7 +163,9 @@ def test_health_metrics_and_openapi(served: Any) -> None:
         raw("POST", s.v1 + CHAT, body())
         raw("POST", s.v1 + CHAT, data=b"nope")
         metrics = raw("GET", s.url + "/metrics").content.decode()
-        assert 'redraft_requests_total{mode="direct",route="/v1/chat/completions",status="200"} 1.0' in metrics
+        assert (
+            'redraft_requests_total{mode="direct",route="/v1/chat/completions",status="200"} 1.0' in metrics
+        )
         assert 'redraft_upstream_calls_total{outcome="ok",role="generator"} 1.0' in metrics
         assert 'redraft_errors_total{type="invalid_request_error"} 1.0' in metrics
         assert "redraft_request_seconds_bucket" in metrics
@@ -167,8 +175,11 @@ def test_health_metrics_and_openapi(served: Any) -> None:
 
 def test_no_store_content_keeps_facts_and_no_text(served: Any) -> None:
     with served([FakeReply("secret answer")], store_content=False) as s:
-        response = raw("POST", s.v1 + CHAT, {"model": "direct/fake-model",
-                                             "messages": [{"role": "user", "content": "secret question"}]})
+        response = raw(
+            "POST",
+            s.v1 + CHAT,
+            {"model": "direct/fake-model", "messages": [{"role": "user", "content": "secret question"}]},
+        )
         run = s.store().get_run(response.headers["x-redraft-run-id"])
         assert run.calls == 1 and run.completion_tokens == 2
         dump = json.dumps(run.model_dump())

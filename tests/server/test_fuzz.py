@@ -20,7 +20,7 @@ from redraft.server.openapi import openapi_document
 from redraft.testing import FakeReply
 from tests.server.conftest import proxy, raw
 
-ALLOWED = {200, 400, 401, 404, 405, 413, 422, 429, 502, 504}
+ALLOWED = {200, 400, 401, 404, 405, 413, 422, 429, 502, 503, 504, 529}
 PER_REQUEST_S = 10.0
 
 

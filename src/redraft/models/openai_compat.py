@@ -159,8 +159,8 @@ class OpenAICompatibleModel:
         model = self.name
         sent = 0
         try:
-            stream = await self._get_client().chat.completions.create(
-                model=self.name, messages=messages, stream=True,  # type: ignore[arg-type]
+            stream = await self._get_client().chat.completions.create(  # type: ignore[call-overload]
+                model=self.name, messages=messages, stream=True,
                 stream_options={"include_usage": True}, **params,
             )
             async for chunk in stream:

@@ -35,10 +35,10 @@ async def run_strategy(
     store: RunStore | None = None,
     listeners: Iterable[Listener] = (),
     conversation: Sequence[Mapping[str, Any]] = (),
-    final: FinalStage | None = None,
+    final_stage: FinalStage | None = None,
 ) -> Outcome:
     """`conversation`: turns every call is sent after (a served request's system prompt and
-    earlier turns); `final`: what only the answer's call gets (see `FinalStage`)."""
+    earlier turns); `final_stage`: what only the answer's call gets (see `FinalStage`)."""
     listeners = list(listeners)
     run_id = None
     if store is not None:
@@ -52,7 +52,7 @@ async def run_strategy(
     ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
                   select=strategy.select, full_problem=problem)
     ctx.ledger.conversation = [dict(m) for m in conversation]
-    ctx.ledger.final = final
+    ctx.ledger.final = final_stage
     started = time.perf_counter()
     try:
         try:

@@ -154,7 +154,8 @@ class RunStore:
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.role, c.model, json.dumps(c.messages if self.store_content else []),
              json.dumps(c.sampling), self._text(c.text),
-             json.dumps(c.texts) if c.texts and self.store_content else None, c.finish_reason, c.prompt_tokens,
+             json.dumps(c.texts) if c.texts and self.store_content else None, c.finish_reason,
+             c.prompt_tokens,
              c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached),
              c.error and redact(c.error), c.stage, _now()),
         )

@@ -15,7 +15,14 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from redraft.server import http as server
-from redraft.server.anthropic import AnthropicRequestError, StreamTranslator, error_body, sse, to_message, to_chat_request
+from redraft.server.anthropic import (
+    AnthropicRequestError,
+    StreamTranslator,
+    error_body,
+    sse,
+    to_chat_request,
+    to_message,
+)
 from redraft.server.chat import prepare
 from redraft.server.errors import ApiError
 from redraft.server.schema import ChatRequest, MessagesRequest
@@ -27,8 +34,12 @@ from redraft.server.streaming import ChatStream, Comment
 OVERLOADED = 529
 
 
+def status_of(exc: ApiError) -> int:
+    return OVERLOADED if exc.status == 503 else exc.status
+
+
 def error_json(exc: ApiError) -> dict[str, Any]:
-    return error_body(OVERLOADED if exc.status == 503 else exc.status, exc.message)
+    return error_body(status_of(exc), exc.message)
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
@@ -49,9 +60,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
     service = request.app[server.SERVICE]
     if not chat.stream:
         result = await service.run_choice(job, 0)
-        completion = {"id": completion_id(), "object": "chat.completion", "created": now(), "model": chat.model,
-                      "choices": [{"index": 0, "message": result.message, "finish_reason": result.finish_reason}],
-                      "usage": usage_of([result])}
+        completion = {
+            "id": completion_id(),
+            "object": "chat.completion",
+            "created": now(),
+            "model": chat.model,
+            "choices": [{"index": 0, "message": result.message, "finish_reason": result.finish_reason}],
+            "usage": usage_of([result]),
+        }
         return web.json_response(to_message(completion, model=body["model"]), headers=headers(job, [result]))
     chat_stream = ChatStream(service, job, model=chat.model, keepalive_s=config.keepalive_s)
     chat_stream.start()
@@ -59,9 +75,14 @@ async def messages(request: web.Request) -> web.StreamResponse:
         failure = await chat_stream.hold(config.stream_hold_s)
         if failure is not None:
             raise failure
-        response = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream",
-                                                           "Cache-Control": "no-cache",
-                                                           "x-redraft-strategy": job.spec})
+        response = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "x-redraft-strategy": job.spec,
+            },
+        )
         await response.prepare(request)
         translator = StreamTranslator(model=body["model"], message_id="msg_" + uuid.uuid4().hex)
         async for item in chat_stream.items():

@@ -12,17 +12,17 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
+
 from redraft.models.managed import ManagedModel
 from redraft.runs.store import RunStore
 from redraft.server import anthropic_routes, openai_routes
 from redraft.server.config import ServerConfig
 from redraft.server.errors import ApiError
+from redraft.server.http import CONFIG, FORWARDER, METRICS, SERVICE
 from redraft.server.metrics import CONTENT_TYPE, Metrics
 from redraft.server.openapi import openapi_document
-from redraft.server.http import CONFIG, FORWARDER, METRICS, SERVICE
 from redraft.server.passthrough import Forwarder
 from redraft.server.service import Service
 
@@ -31,16 +31,23 @@ OPEN_ROUTES = {"/health"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(config: ServerConfig, *, store: RunStore | None = None,
-               models: dict[str, ManagedModel] | None = None) -> web.Application:
+def create_app(
+    config: ServerConfig, *, store: RunStore | None = None, models: dict[str, ManagedModel] | None = None
+) -> web.Application:
     """The server's application. `models` fixes the model of each role (tests, embedding), in
     place of the upstream named by each request."""
     metrics = Metrics()
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[errors_middleware, auth_middleware])
+    app = web.Application(
+        client_max_size=config.max_body_bytes, middlewares=[errors_middleware, auth_middleware]
+    )
     app[CONFIG] = config
     app[METRICS] = metrics
-    app[SERVICE] = Service(config, store or RunStore(config.store_path, store_content=config.store_content),
-                           metrics, models=models)
+    app[SERVICE] = Service(
+        config,
+        store or RunStore(config.store_path, store_content=config.store_content),
+        metrics,
+        models=models,
+    )
     if config.upstream is not None and not models:
         app[FORWARDER] = Forwarder(config.upstream, config.upstream_api_key, config.upstream_timeout_s)
     app.router.add_get("/health", health)
@@ -86,8 +93,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except ApiError as exc:
         response = error_response(request, exc)
     except web.HTTPRequestEntityTooLarge:
-        response = error_response(request, ApiError(413, "the body is over the server's limit",
-                                                    code="body_too_large"))
+        response = error_response(
+            request, ApiError(413, "the body is over the server's limit", code="body_too_large")
+        )
     except web.HTTPException as exc:  # routing: 404, 405
         if exc.status < 400:
             raise
@@ -101,11 +109,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 def error_response(request: web.Request, exc: ApiError) -> web.Response:
     request.app[METRICS].error(exc.type)
-    if is_anthropic(request):
-        body = anthropic_routes.error_json(exc)
-    else:
-        body = exc.body()
-    return web.json_response(body, status=exc.status, headers=exc.headers)
+    if is_anthropic(request):  # Anthropic's shape, and its 529 for an overloaded upstream
+        status = anthropic_routes.status_of(exc)
+        return web.json_response(anthropic_routes.error_json(exc), status=status, headers=exc.headers)
+    return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
 
 
 @web.middleware
@@ -117,8 +124,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         # Compared against every key in constant time, so timing says nothing about which is near.
         matched = [hmac.compare_digest(given.encode(), key.encode()) for key in keys]
         if not any(matched):
-            raise ApiError(401, "missing or wrong API key: send `Authorization: Bearer KEY`"
-                           if not given else "wrong API key", code="invalid_api_key")
+            raise ApiError(
+                401,
+                "missing or wrong API key: send `Authorization: Bearer KEY`"
+                if not given
+                else "wrong API key",
+                code="invalid_api_key",
+            )
     return await handler(request)
 
 

@@ -23,12 +23,30 @@ from redraft.strategies.registry import build_strategy
 from redraft.tasks.base import Problem
 
 #: Request fields that become every stage's sampling (`max_completion_tokens` is `max_tokens`).
-SAMPLING_FIELDS = ("temperature", "top_p", "seed", "stop", "max_tokens", "presence_penalty",
-                   "frequency_penalty", "reasoning_effort")
+SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "seed",
+    "stop",
+    "max_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "reasoning_effort",
+)
 TOOL_FIELDS = ("tools", "tool_choice", "parallel_tool_calls")
 #: Fields a strategy run reads in some other way (or that only shape the response).
-HANDLED = {"model", "messages", "n", "stream", "stream_options", "max_completion_tokens",
-           "response_format", "redraft", *SAMPLING_FIELDS, *TOOL_FIELDS}
+HANDLED = {
+    "model",
+    "messages",
+    "n",
+    "stream",
+    "stream_options",
+    "max_completion_tokens",
+    "response_format",
+    "redraft",
+    *SAMPLING_FIELDS,
+    *TOOL_FIELDS,
+}
 
 
 @dataclass
@@ -58,12 +76,17 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
     try:
         strategy = build_strategy(spec, selection.feedback, **selection.params)
     except (RedraftError, ValueError, TypeError) as exc:
-        raise ApiError(400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy") from exc
+        raise ApiError(
+            400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy"
+        ) from exc
     *earlier, last = [m.model_dump(exclude_none=True) for m in request.messages]
     if last["role"] != "user":
-        raise ApiError(400, f"a strategy answers the last user turn, but the conversation ends with a "
-                            f"{last['role']!r} message; send it with a plain model name to pass it through",
-                       param="messages")
+        raise ApiError(
+            400,
+            f"a strategy answers the last user turn, but the conversation ends with a "
+            f"{last['role']!r} message; send it with a plain model name to pass it through",
+            param="messages",
+        )
     problem = Problem(id="served", prompt=text_of(last.get("content")), metadata={"served": True})
     sampling = {k: getattr(request, k) for k in SAMPLING_FIELDS if getattr(request, k) is not None}
     if request.max_completion_tokens is not None:
@@ -71,9 +94,18 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
     answer = {"response_format": request.response_format} if request.response_format else {}
     tools = {k: getattr(request, k) for k in TOOL_FIELDS if getattr(request, k) is not None}
     extra = sorted(set(request.model_extra or {}) - HANDLED)
-    return ChatJob(request=request, selection=selection, strategy=strategy, problem=problem,
-                   conversation=earlier, sampling=sampling, answer=answer, tools=tools, budget=budget,
-                   ignored=extra)
+    return ChatJob(
+        request=request,
+        selection=selection,
+        strategy=strategy,
+        problem=problem,
+        conversation=earlier,
+        sampling=sampling,
+        answer=answer,
+        tools=tools,
+        budget=budget,
+        ignored=extra,
+    )
 
 
 def text_of(content: Any) -> str:
@@ -85,8 +117,12 @@ def text_of(content: Any) -> str:
     texts = []
     for part in content:
         if part.get("type") != "text" or not isinstance(part.get("text"), str):
-            raise ApiError(400, f"a strategy reads text; the last user turn has a {part.get('type')!r} part "
-                                "(send it with a plain model name to pass it through)", param="messages")
+            raise ApiError(
+                400,
+                f"a strategy reads text; the last user turn has a {part.get('type')!r} part "
+                "(send it with a plain model name to pass it through)",
+                param="messages",
+            )
         texts.append(part["text"])
     return "\n".join(texts)
 
@@ -98,12 +134,18 @@ def check_format(text: str, response_format: dict[str, Any] | None) -> None:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ApiError(502, f"the strategy's final answer is not JSON, as response_format asks: {exc}",
-                       code="invalid_final_output") from exc
+        raise ApiError(
+            502,
+            f"the strategy's final answer is not JSON, as response_format asks: {exc}",
+            code="invalid_final_output",
+        ) from exc
     if response_format["type"] == "json_object":
         if not isinstance(value, dict):
-            raise ApiError(502, "the strategy's final answer is not a JSON object, as response_format asks",
-                           code="invalid_final_output")
+            raise ApiError(
+                502,
+                "the strategy's final answer is not a JSON object, as response_format asks",
+                code="invalid_final_output",
+            )
         return
     schema = (response_format.get("json_schema") or {}).get("schema")
     if schema is None:
@@ -113,8 +155,14 @@ def check_format(text: str, response_format: dict[str, Any] | None) -> None:
     try:
         jsonschema.validate(value, schema)
     except jsonschema.ValidationError as exc:
-        raise ApiError(502, f"the strategy's final answer does not match the response_format schema: "
-                            f"{exc.message}", code="invalid_final_output") from exc
+        raise ApiError(
+            502,
+            f"the strategy's final answer does not match the response_format schema: {exc.message}",
+            code="invalid_final_output",
+        ) from exc
     except jsonschema.SchemaError as exc:
-        raise ApiError(400, f"response_format's schema is not a valid JSON schema: {exc.message}",
-                       param="response_format") from exc
+        raise ApiError(
+            400,
+            f"response_format's schema is not a valid JSON schema: {exc.message}",
+            param="response_format",
+        ) from exc

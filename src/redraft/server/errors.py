@@ -18,8 +18,9 @@ ERROR_TYPES = {
     502: "upstream_error", 503: "server_error", 504: "timeout_error", 529: "overloaded_error",
 }
 #: Upstream statuses that say something about the client's request and are passed on as they
-#: are; the rest (an upstream 401 is the server's own key) become a 502.
-PASSED_ON = {400, 404, 413, 422, 429}
+#: are (503 and 529: overloaded, which Anthropic clients see as 529); the rest (an upstream 401
+#: is the server's own key) become a 502.
+PASSED_ON = {400, 404, 413, 422, 429, 503, 529}
 
 
 class ApiError(Exception):

@@ -37,8 +37,11 @@ def parse(request: web.Request, body: Any) -> tuple[ChatRequest, Any]:
     if chat.n > config.max_n:
         raise ApiError(400, f"n={chat.n} is over this server's limit of {config.max_n}", param="n")
     if len(chat.messages) > config.max_messages:
-        raise ApiError(400, f"{len(chat.messages)} messages are over this server's limit of "
-                            f"{config.max_messages}", param="messages")
+        raise ApiError(
+            400,
+            f"{len(chat.messages)} messages are over this server's limit of {config.max_messages}",
+            param="messages",
+        )
     return chat, select(chat.model, chat.redraft, config.strategy)
 
 
@@ -53,9 +56,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return await stream(request, job)
     results = await asyncio.gather(*(service.run_choice(job, i) for i in range(chat.n)))
     response = {
-        "id": completion_id(), "object": "chat.completion", "created": now(), "model": chat.model,
-        "choices": [{"index": i, "message": r.message, "finish_reason": r.finish_reason, "logprobs": None}
-                    for i, r in enumerate(results)],
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": now(),
+        "model": chat.model,
+        "choices": [
+            {"index": i, "message": r.message, "finish_reason": r.finish_reason, "logprobs": None}
+            for i, r in enumerate(results)
+        ],
         "usage": usage_of(results),
         "redraft": metadata(job, results),
     }
@@ -83,8 +91,9 @@ async def passthrough(request: web.Request, body: dict[str, Any], stream: bool) 
 
 async def stream(request: web.Request, job: ChatJob) -> web.StreamResponse:
     config = request.app[server.CONFIG]
-    chat_stream = ChatStream(request.app[server.SERVICE], job, model=job.request.model,
-                             keepalive_s=config.keepalive_s)
+    chat_stream = ChatStream(
+        request.app[server.SERVICE], job, model=job.request.model, keepalive_s=config.keepalive_s
+    )
     chat_stream.start()
     try:
         failure = await chat_stream.hold(config.stream_hold_s)
@@ -120,6 +129,12 @@ async def list_models(request: web.Request) -> web.StreamResponse:
     listed = list(upstream)
     for model in upstream:
         for name in STRATEGIES.names():
-            listed.append({"id": f"{name}/{model['id']}", "object": "model", "created": model.get("created", 0),
-                           "owned_by": "redraft"})
+            listed.append(
+                {
+                    "id": f"{name}/{model['id']}",
+                    "object": "model",
+                    "created": model.get("created", 0),
+                    "owned_by": "redraft",
+                }
+            )
     return web.json_response({"object": "list", "data": listed})

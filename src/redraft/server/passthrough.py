@@ -39,16 +39,23 @@ class Forwarder:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:  # built inside the running loop
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=self.timeout)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=self.timeout
+            )
         return self._session
 
-    async def forward(self, request: web.Request, body: bytes, *, stream: bool) -> tuple[web.StreamResponse, bytes]:
+    async def forward(
+        self, request: web.Request, body: bytes, *, stream: bool
+    ) -> tuple[web.StreamResponse, bytes]:
         """Send `body` upstream and answer with what comes back; returns the response and the body
         bytes it carried (for the record)."""
         try:
             async with self.session().post(self.url, data=body, headers=self.headers) as upstream:
-                headers = {k: v for k, v in upstream.headers.items()
-                           if k.lower() in KEPT_HEADERS or k.lower().startswith(KEPT_PREFIXES)}
+                headers = {
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() in KEPT_HEADERS or k.lower().startswith(KEPT_PREFIXES)
+                }
                 if not stream or upstream.status != 200:
                     data = await upstream.read()
                     return web.Response(body=data, status=upstream.status, headers=headers), data
@@ -61,9 +68,13 @@ class Forwarder:
                 await response.write_eof()
                 return response, bytes(received)
         except TimeoutError as exc:
-            raise ApiError(504, f"the upstream did not answer in time ({self.url})", code="upstream_timeout") from exc
+            raise ApiError(
+                504, f"the upstream did not answer in time ({self.url})", code="upstream_timeout"
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise ApiError(502, f"cannot reach the upstream {self.url}: {exc}", code="upstream_error") from exc
+            raise ApiError(
+                502, f"cannot reach the upstream {self.url}: {exc}", code="upstream_error"
+            ) from exc
 
     async def models(self) -> list[dict[str, Any]]:
         try:
@@ -82,29 +93,55 @@ class Forwarder:
             self._session = None
 
 
-def record(store: RunStore, request: dict[str, Any], data: bytes, *, stream: bool, status: int,
-           started: float) -> str:
+def record(
+    store: RunStore, request: dict[str, Any], data: bytes, *, stream: bool, status: int, started: float
+) -> str:
     """The forwarded exchange as a run: one call, its text and usage, read from the bytes."""
     text, finish, usage, model = _read(data, stream=stream)
     problem = Problem(id="served", prompt=_last_user_text(request.get("messages")), metadata={"served": True})
-    run_id = store.start_run(strategy={"name": "passthrough", "params": {}},
-                             models={"generator": str(request.get("model", ""))}, problem=problem)
+    run_id = store.start_run(
+        strategy={"name": "passthrough", "params": {}},
+        models={"generator": str(request.get("model", ""))},
+        problem=problem,
+    )
     latency = time.perf_counter() - started
-    call = CallRecord(seq=1, role="generator", model=model or str(request.get("model", "")),
-                      messages=[_flat(m) for m in request.get("messages") or [] if isinstance(m, dict)],
-                      sampling={k: v for k, v in request.items() if k not in ("messages", "model")},
-                      text=text, finish_reason=finish, prompt_tokens=usage.prompt_tokens,
-                      completion_tokens=usage.completion_tokens, latency_s=latency,
-                      error=None if status == 200 else f"HTTP {status}: {data[:300].decode(errors='replace')}")
+    call = CallRecord(
+        seq=1,
+        role="generator",
+        model=model or str(request.get("model", "")),
+        messages=[_flat(m) for m in request.get("messages") or [] if isinstance(m, dict)],
+        sampling={k: v for k, v in request.items() if k not in ("messages", "model")},
+        text=text,
+        finish_reason=finish,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        latency_s=latency,
+        error=None if status == 200 else f"HTTP {status}: {data[:300].decode(errors='replace')}",
+    )
     store.listener(run_id)(call)
     if status != 200:
         store.fail_run(run_id, f"upstream HTTP {status}")
         return run_id
-    store.finish_run(run_id, Outcome(run_id=run_id, strategy="passthrough", strategy_params={},
-                                     problem_id="served", answer=text or None, text=text, stop_reason="done",
-                                     usage=Usage(calls=1, prompt_tokens=usage.prompt_tokens,
-                                                 completion_tokens=usage.completion_tokens, latency_s=latency),
-                                     usage_by_role={"generator": usage}, wall_s=latency))
+    store.finish_run(
+        run_id,
+        Outcome(
+            run_id=run_id,
+            strategy="passthrough",
+            strategy_params={},
+            problem_id="served",
+            answer=text or None,
+            text=text,
+            stop_reason="done",
+            usage=Usage(
+                calls=1,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                latency_s=latency,
+            ),
+            usage_by_role={"generator": usage},
+            wall_s=latency,
+        ),
+    )
     return run_id
 
 

@@ -18,6 +18,7 @@ from redraft.server.schema import RedraftOptions
 from redraft.spec import SpecError, parse_component, split_top
 from redraft.strategies.registry import STRATEGIES
 
+
 @dataclass
 class Selection:
     """A request's choice: `strategy` None means a plain request passed straight through."""

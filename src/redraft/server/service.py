@@ -49,8 +49,13 @@ class ChoiceResult:
 
 
 class Service:
-    def __init__(self, config: ServerConfig, store: RunStore, metrics: Metrics,
-                 models: dict[str, ManagedModel] | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: RunStore,
+        metrics: Metrics,
+        models: dict[str, ManagedModel] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -69,10 +74,16 @@ class Service:
             if len(self._pool) >= MAX_MODELS:
                 _, oldest = self._pool.popitem(last=False)
                 asyncio.get_running_loop().create_task(oldest.aclose())
-            self._pool[name] = managed_model(ModelConfig(
-                model=name, base_url=self.config.upstream, api_key=self.config.upstream_api_key,
-                timeout_s=self.config.upstream_timeout_s, max_retries=self.config.upstream_retries,
-                concurrency=self.config.upstream_concurrency))
+            self._pool[name] = managed_model(
+                ModelConfig(
+                    model=name,
+                    base_url=self.config.upstream,
+                    api_key=self.config.upstream_api_key,
+                    timeout_s=self.config.upstream_timeout_s,
+                    max_retries=self.config.upstream_retries,
+                    concurrency=self.config.upstream_concurrency,
+                )
+            )
         self._pool.move_to_end(name)
         return self._pool[name]
 
@@ -80,8 +91,14 @@ class Service:
         bound = {**self.roles, **{r: m for r, m in self.fixed.items() if r != "generator"}}
         return {**bound, "generator": self.generator(job.selection.model)}
 
-    async def run_choice(self, job: ChatJob, index: int, *, on_delta: OnDelta | None = None,
-                         on_event: Callable[[Event], None] | None = None) -> ChoiceResult:
+    async def run_choice(
+        self,
+        job: ChatJob,
+        index: int,
+        *,
+        on_delta: OnDelta | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> ChoiceResult:
         """Choice `index` of `job`: one strategy run, recorded; failures become `ApiError`s."""
         calls: list[CallRecord] = []
 
@@ -98,14 +115,23 @@ class Service:
         final = FinalStage(answer=job.answer, tools=job.tools, on_delta=on_delta)
         try:
             outcome = await run_strategy(
-                job.strategy, job.problem, self.models_for(job), budget=job.budget, sampling=sampling,
-                store=self.store, listeners=[listen], conversation=job.conversation, final=final)
+                job.strategy,
+                job.problem,
+                self.models_for(job),
+                budget=job.budget,
+                sampling=sampling,
+                store=self.store,
+                listeners=[listen],
+                conversation=job.conversation,
+                final_stage=final,
+            )
         except ModelError as exc:
             raise from_model_error(exc) from exc
         return self._result(job, outcome, final, calls)
 
-    def _result(self, job: ChatJob, outcome: Outcome, final: FinalStage,
-                calls: list[CallRecord]) -> ChoiceResult:
+    def _result(
+        self, job: ChatJob, outcome: Outcome, final: FinalStage, calls: list[CallRecord]
+    ) -> ChoiceResult:
         seq = outcome.picks[-1].candidate_seq if outcome.picks else None
         chosen = next((c for c in outcome.candidates if c.seq == seq), None)
         completion: Completion | None = None
@@ -119,9 +145,14 @@ class Service:
             message["reasoning_content"] = completion.reasoning
         if "tool_calls" not in message:
             check_format(outcome.text, job.answer.get("response_format"))
-        return ChoiceResult(outcome=outcome, message=message, finish_reason=finish_reason(chosen, completion, calls),
-                            streamed=completion is not None and final.streamed,
-                            final_call=final.call_seq is not None, calls=calls)
+        return ChoiceResult(
+            outcome=outcome,
+            message=message,
+            finish_reason=finish_reason(chosen, completion, calls),
+            streamed=completion is not None and final.streamed,
+            final_call=final.call_seq is not None,
+            calls=calls,
+        )
 
     async def aclose(self) -> None:
         for model in [*self._pool.values(), *self.roles.values()]:
@@ -144,8 +175,11 @@ def finish_reason(chosen: Candidate | None, completion: Completion | None, calls
 
 def usage_of(results: list[ChoiceResult]) -> dict[str, int]:
     usage = Usage.total(r.outcome.usage for r in results)
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def metadata(job: ChatJob, results: list[ChoiceResult]) -> dict[str, Any]:
@@ -171,9 +205,11 @@ def metadata(job: ChatJob, results: list[ChoiceResult]) -> dict[str, Any]:
 
 
 def headers(job: ChatJob, results: list[ChoiceResult]) -> dict[str, str]:
-    return {"x-redraft-run-id": ",".join(str(r.outcome.run_id) for r in results),
-            "x-redraft-strategy": job.spec,
-            "x-redraft-calls": str(sum(r.outcome.usage.calls for r in results))}
+    return {
+        "x-redraft-run-id": ",".join(str(r.outcome.run_id) for r in results),
+        "x-redraft-strategy": job.spec,
+        "x-redraft-calls": str(sum(r.outcome.usage.calls for r in results)),
+    }
 
 
 def completion_id() -> str:

@@ -73,7 +73,9 @@ class ChatStream:
             await self.queue.put(("failed", index, exc))
         except Exception as exc:  # a bug: reported in-band, logged with its traceback
             log.exception("strategy run failed")
-            await self.queue.put(("failed", index, ApiError(500, f"internal error: {type(exc).__name__}: {exc}")))
+            await self.queue.put(
+                ("failed", index, ApiError(500, f"internal error: {type(exc).__name__}: {exc}"))
+            )
         else:
             await self.queue.put(("done", index, result))
 
@@ -104,8 +106,9 @@ class ChatStream:
             if kind == "delta":
                 yield self._chunk(index, value)
             elif kind == "progress":
-                yield self._chunk(index, {"redraft": {"role": value.role, "stage": value.stage,
-                                                      "text": value.text}})
+                yield self._chunk(
+                    index, {"redraft": {"role": value.role, "stage": value.stage, "text": value.text}}
+                )
             elif kind == "failed":
                 await self.aclose()
                 yield value
@@ -116,15 +119,28 @@ class ChatStream:
                     yield self._chunk(index, _answer_delta(value.message))
                 yield self._chunk(index, {}, finish_reason=value.finish_reason)
         ordered = [self.results[i] for i in range(n)]
-        last: dict[str, Any] = {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                                "model": self.model, "choices": [], "redraft": metadata(self.job, ordered)}
+        last: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [],
+            "redraft": metadata(self.job, ordered),
+        }
         if self.job.request.stream_options is not None and self.job.request.stream_options.include_usage:
             last["usage"] = usage_of(ordered)
         yield last
 
-    def _chunk(self, index: int, delta: dict[str, Any], *, finish_reason: str | None = None) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
+    def _chunk(
+        self, index: int, delta: dict[str, Any], *, finish_reason: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        }
 
     async def aclose(self) -> None:
         """Cancel every run still going (a failure, or a client that hung up)."""

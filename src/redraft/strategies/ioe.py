@@ -18,6 +18,8 @@ would call two unreadable answers agreement).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from redraft.context import Context
@@ -51,7 +53,7 @@ class IfOrElse(Strategy):
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
-        sampling = {"temperature": self.params.temperature}
+        sampling: dict[str, Any] = {"temperature": self.params.temperature}
         first = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem, **sampling))
         messages: list[Message] = [
             {"role": "user", "content": problem.prompt},
