@@ -15,6 +15,7 @@ import importlib.util
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from redraft.models.base import Completion, Message, ModelError, choice_grammar
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "continue_final", "choices",
-                 "repeat_penalty"}
+                 "repeat_penalty", "on_delta"}
 DEFAULT_MAX_TOKENS = 512
 #: SmolLM2-135M at temperature 0 falls into a loop of one sentence until max_tokens; a mild
 #: penalty on repeated tokens stops that (llama.cpp's own default is 1.0, none).
@@ -91,8 +92,11 @@ class LocalModel:
 
     #: `choices` becomes a llama.cpp grammar, so the reply is always one of them.
     supports_choices = True
+    #: Takes `on_delta`: a served request's final stage streams token by token.
+    supports_stream = True
 
-    def _complete_sync(self, messages: list[Message], sampling: dict[str, Any]) -> Completion:
+    def _complete_sync(self, messages: list[Message], sampling: dict[str, Any],
+                       deliver: Callable[[dict[str, Any]], None] | None = None) -> Completion:
         llm = _load(self.path, self.n_ctx)
         started = time.perf_counter()
         continue_final = sampling.pop("continue_final", False)
@@ -101,6 +105,8 @@ class LocalModel:
             sampling["grammar"] = _grammar(choice_grammar(list(choices)))
         with self._lock:
             try:
+                if deliver is not None and not continue_final:
+                    return self._stream_sync(llm, messages, sampling, deliver, started)
                 if continue_final:
                     result = llm.create_completion(prompt=self._prefill_prompt(llm, messages), **sampling)
                 else:
@@ -119,21 +125,28 @@ class LocalModel:
             model=self.name,
         )
 
+    def _stream_sync(self, llm: Any, messages: list[Message], sampling: dict[str, Any],
+                     deliver: Callable[[dict[str, Any]], None], started: float) -> Completion:
+        """One streamed completion: each token's text is delivered as llama.cpp makes it. The
+        stream reports no usage, so the prompt is counted with the model's own template."""
+        text: list[str] = []
+        finish: str | None = None
+        for chunk in llm.create_chat_completion(messages=messages, stream=True, **sampling):
+            choice = chunk["choices"][0]
+            finish = choice.get("finish_reason") or finish
+            piece = choice["delta"].get("content")
+            if piece:
+                text.append(piece)
+                deliver({"content": piece})
+        return Completion(text="".join(text), finish_reason=finish, prompt_tokens=_prompt_tokens(llm, messages),
+                          completion_tokens=len(text), latency_s=time.perf_counter() - started, model=self.name)
+
     @staticmethod
     def _prefill_prompt(llm: Any, messages: list[Message]) -> str:
         """The chat template up to the final assistant message, left open so the model continues it."""
         if not messages or messages[-1]["role"] != "assistant":
             raise ModelError("continue_final needs the conversation to end with an assistant message")
-        with needs_extra(FEATURE, EXTRA, "llama_cpp"):
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        template = llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ModelError("this GGUF has no chat template, so its turn cannot be continued")
-        eos = llm.detokenize([llm.token_eos()]).decode(errors="ignore")
-        bos = llm.detokenize([llm.token_bos()]).decode(errors="ignore")
-        formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
-        head = formatter(messages=messages[:-1]).prompt  # type: ignore[arg-type]
+        head = _template(llm)(messages=messages[:-1]).prompt  # type: ignore[arg-type]
         return head + messages[-1]["content"]
 
     async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
@@ -141,10 +154,36 @@ class LocalModel:
         if unknown:
             raise ModelError(f"the local model does not support: {sorted(unknown)}")
         params = {k: v for k, v in sampling.items() if v is not None}
+        on_delta = params.pop("on_delta", None)
         # max_tokens: llama.cpp would otherwise generate until the context window is full.
         for key, value in self.sampling_defaults.items():
             params.setdefault(key, value)
-        return await asyncio.to_thread(self._complete_sync, messages, params)
+        deliver = None
+        if on_delta is not None:
+            loop = asyncio.get_running_loop()
+
+            def deliver(delta: dict[str, Any]) -> None:  # from the worker thread, in order
+                asyncio.run_coroutine_threadsafe(on_delta(delta), loop).result()
+
+        return await asyncio.to_thread(self._complete_sync, messages, params, deliver)
+
+
+def _template(llm: Any) -> Any:
+    """The GGUF's own chat template, as llama.cpp applies it (with the generation prompt)."""
+    with needs_extra(FEATURE, EXTRA, "llama_cpp"):
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelError("this GGUF has no chat template")
+    eos = llm.detokenize([llm.token_eos()]).decode(errors="ignore")
+    bos = llm.detokenize([llm.token_bos()]).decode(errors="ignore")
+    return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+
+
+def _prompt_tokens(llm: Any, messages: list[Message]) -> int:
+    prompt = _template(llm)(messages=messages).prompt  # type: ignore[arg-type]
+    return len(llm.tokenize(prompt.encode(), add_bos=False, special=True))
 
 
 def _grammar(gbnf: str) -> Any:
