@@ -138,8 +138,9 @@ class LocalModel:
             if piece:
                 text.append(piece)
                 deliver({"content": piece})
-        return Completion(text="".join(text), finish_reason=finish, prompt_tokens=_prompt_tokens(llm, messages),
-                          completion_tokens=len(text), latency_s=time.perf_counter() - started, model=self.name)
+        return Completion(text="".join(text), finish_reason=finish,
+                          prompt_tokens=_prompt_tokens(llm, messages), completion_tokens=len(text),
+                          latency_s=time.perf_counter() - started, model=self.name)
 
     @staticmethod
     def _prefill_prompt(llm: Any, messages: list[Message]) -> str:
