@@ -7,6 +7,7 @@ that got its feedback) replaces its earlier row.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
@@ -78,17 +79,31 @@ class RunStore:
         #: none of the text: prompts, outputs, critiques and answers are stored as null, for a
         #: server whose traffic must not be kept (`redraft serve --no-store-content`).
         self.store_content = store_content
+        #: False leaves writes uncommitted until `commit()`: a server writing many small runs
+        #: commits them in batches (on a timer) instead of three fsyncs per request.
+        self.autocommit = True
         self.db = open_database(self.path, "run store", migrate)
         self.db.row_factory = sqlite3.Row
         #: This process, as the owner of the runs it starts (see `redraft.runs.owner`).
         self.owner = owners.current()
 
     def close(self) -> None:
+        if not self.autocommit:
+            self.commit()
         self.db.close()
+
+    def _writing(self) -> Any:
+        """One transaction per write, or, with `autocommit` off, the open batch."""
+        return self.db if self.autocommit else contextlib.nullcontext()
+
+    def commit(self) -> None:
+        """Make every write so far visible to other connections (with `autocommit` off)."""
+        if self.db.in_transaction:
+            self.db.commit()
 
     def interrupt_run(self, run_id: str) -> None:
         """A run stopped by a signal or a cancellation: neither done nor failed, and resumable."""
-        with self.db:
+        with self._writing():
             self.db.execute("update runs set status='interrupted', error='interrupted'"
                             " where id=? and status='running'", (run_id,))
 
@@ -122,7 +137,7 @@ class RunStore:
         oracle: bool = False,
     ) -> str:
         run_id = uuid.uuid4().hex[:12]
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "insert into runs (id, created_at, strategy, strategy_json, models_json, problem_id,"
                 " prompt, reference, status, oracle, owner) values (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
@@ -136,7 +151,7 @@ class RunStore:
         """A trace listener writing this run's calls and candidates as they happen."""
 
         def write(event: Event) -> None:
-            with self.db:
+            with self._writing():
                 if isinstance(event, CallRecord):
                     self._write_call(run_id, event)
                 elif isinstance(event, Pick):
@@ -183,7 +198,7 @@ class RunStore:
 
     def finish_run(self, run_id: str, outcome: Outcome) -> None:
         usage = outcome.usage
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "update runs set status='done', answer=?, final_text=?, stop_reason=?, calls=?,"
                 " prompt_tokens=?, completion_tokens=?, wall_s=?, usage_by_role_json=? where id=?",
@@ -198,7 +213,7 @@ class RunStore:
 
     def set_judge_usage(self, run_id: str, usage: Usage) -> None:
         """What grading the run cost, kept apart from the method's usage."""
-        with self.db:
+        with self._writing():
             self.db.execute("update runs set judge_usage_json=? where id=?",
                             (json.dumps(usage.model_dump()), run_id))
 
@@ -210,7 +225,7 @@ class RunStore:
         return int(row[0] or 0)
 
     def fail_run(self, run_id: str, error: str) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute("update runs set status='error', error=? where id=?", (redact(error), run_id))
 
     def list_runs(self, limit: int = 20) -> list[RunSummary]:

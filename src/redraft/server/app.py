@@ -8,6 +8,8 @@ hangs up, which cancels the strategy's upstream calls with them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 import time
@@ -28,6 +30,7 @@ from redraft.server.service import Service
 
 log = logging.getLogger("redraft.server")
 OPEN_ROUTES = {"/health"}
+COMMITS = web.AppKey("commits", asyncio.Task)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -42,12 +45,9 @@ def create_app(
     )
     app[CONFIG] = config
     app[METRICS] = metrics
-    app[SERVICE] = Service(
-        config,
-        store or RunStore(config.store_path, store_content=config.store_content),
-        metrics,
-        models=models,
-    )
+    runs = store or RunStore(config.store_path, store_content=config.store_content)
+    runs.autocommit = config.commit_interval_s == 0
+    app[SERVICE] = Service(config, runs, metrics, models=models)
     if config.upstream is not None and not models:
         app[FORWARDER] = Forwarder(config.upstream, config.upstream_api_key, config.upstream_timeout_s)
     app.router.add_get("/health", health)
@@ -56,11 +56,31 @@ def create_app(
     app.router.add_get("/v1/models", openai_routes.list_models)
     app.router.add_post("/v1/chat/completions", openai_routes.chat_completions)
     app.router.add_post("/v1/messages", anthropic_routes.messages)
+    app.on_startup.append(_start_commits)
     app.on_cleanup.append(_close)
     return app
 
 
+async def _start_commits(app: web.Application) -> None:
+    """Commit the run store's batch on a timer (see `ServerConfig.commit_interval_s`)."""
+    store = app[SERVICE].store
+    if store.autocommit:
+        return
+
+    async def commit_forever() -> None:
+        while True:
+            await asyncio.sleep(app[CONFIG].commit_interval_s)
+            store.commit()
+
+    app[COMMITS] = asyncio.create_task(commit_forever())
+
+
 async def _close(app: web.Application) -> None:
+    if COMMITS in app:
+        app[COMMITS].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app[COMMITS]
+    app[SERVICE].store.commit()
     await app[SERVICE].aclose()
     if FORWARDER in app:
         await app[FORWARDER].aclose()

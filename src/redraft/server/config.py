@@ -42,3 +42,6 @@ class ServerConfig(BaseModel):
     #: False stores each request's facts (roles, tokens, latency) but none of its text.
     store_content: bool = True
     store_path: Path | None = None
+    #: Runs are committed in batches this often (0: every write at once, as `redraft run` does): a
+    #: request's record reaches other readers (`redraft runs list`) within this many seconds.
+    commit_interval_s: float = Field(0.1, ge=0)

@@ -16,7 +16,7 @@ from redraft.server.chat import ChatJob, prepare
 from redraft.server.errors import ApiError
 from redraft.server.passthrough import record
 from redraft.server.schema import ChatRequest
-from redraft.server.selection import select
+from redraft.server.selection import select, split_model
 from redraft.server.service import completion_id, headers, metadata, now, usage_of
 from redraft.server.streaming import ChatStream, Comment, StreamItem
 from redraft.strategies.registry import STRATEGIES
@@ -45,8 +45,24 @@ def parse(request: web.Request, body: Any) -> tuple[ChatRequest, Any]:
     return chat, select(chat.model, chat.redraft, config.strategy)
 
 
+def plain(request: web.Request, body: Any) -> bool:
+    """Whether `body` is a passthrough request, checked without the full validation: the upstream
+    judges the fields of a request it gets byte for byte; only the server's own limits apply here."""
+    config = request.app[server.CONFIG]
+    if server.FORWARDER not in request.app or config.strategy is not None or not isinstance(body, dict):
+        return False
+    model, messages, n = body.get("model"), body.get("messages"), body.get("n", 1)
+    if "redraft" in body or not isinstance(model, str) or not model or not isinstance(messages, list):
+        return False
+    if not isinstance(n, int) or isinstance(n, bool) or n > config.max_n or len(messages) > config.max_messages:
+        return False  # the full validation says which limit
+    return split_model(model)[0] is None
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await server.read_json(request)
+    if plain(request, body):
+        return await passthrough(request, body, body.get("stream") is True)
     chat, selection = parse(request, body)
     service = request.app[server.SERVICE]
     if selection.strategy is None and server.FORWARDER in request.app:
