@@ -97,6 +97,9 @@ class Ledger(BudgetAccount):
         #: The turns before the problem (a served request's system prompt and earlier turns):
         #: every call of the solve is sent after them, so each stage sees the whole conversation.
         self.conversation: list[dict[str, Any]] = []
+        #: Turns after the problem (a tool call and its result, a prefill): sent after it in first
+        #: drafts only, so a plain generation continues the conversation the client sent.
+        self.trailing: list[dict[str, Any]] = []
         #: What only the answer gets (a served request's tools, format, streaming): see FinalStage.
         self.final: FinalStage | None = None
 
@@ -342,7 +345,8 @@ class Context:
         """
         if self.drafter is not None:
             return await self.drafter(problem, self, n, sampling)
-        messages: list[Message] = [{"role": "user", "content": problem.prompt}]
+        messages: list[Message] = [{"role": "user", "content": problem.prompt},
+                                   *self.ledger.trailing]  # type: ignore[list-item]
         completions = await self.complete_n("generator", messages, n, partial=True, final=final, **sampling)
         return [c.text for c in completions]
 

@@ -35,7 +35,7 @@ class CallRecord(BaseModel):
     seq: int
     role: str
     model: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     sampling: dict[str, Any] = Field(default_factory=dict)
     text: str = ""
     texts: list[str] = Field(default_factory=list)

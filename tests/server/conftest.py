@@ -49,6 +49,7 @@ def proxy(
                 "upstream_api_key": "sk-upstream",
                 "store_path": db,
                 "upstream_retries": 0,
+                "commit_interval_s": 0,
                 **config,
             }
         )

@@ -35,10 +35,12 @@ async def run_strategy(
     store: RunStore | None = None,
     listeners: Iterable[Listener] = (),
     conversation: Sequence[Mapping[str, Any]] = (),
+    trailing: Sequence[Mapping[str, Any]] = (),
     final_stage: FinalStage | None = None,
 ) -> Outcome:
     """`conversation`: turns every call is sent after (a served request's system prompt and
-    earlier turns); `final_stage`: what only the answer's call gets (see `FinalStage`)."""
+    earlier turns); `trailing`: turns after the problem, sent after it in first drafts;
+    `final_stage`: what only the answer's call gets (see `FinalStage`)."""
     listeners = list(listeners)
     run_id = None
     if store is not None:
@@ -52,6 +54,7 @@ async def run_strategy(
     ctx = Context(models, budget=budget, sampling=sampling, extract=extract, listeners=listeners,
                   select=strategy.select, full_problem=problem)
     ctx.ledger.conversation = [dict(m) for m in conversation]
+    ctx.ledger.trailing = [dict(m) for m in trailing]
     ctx.ledger.final = final_stage
     started = time.perf_counter()
     try:

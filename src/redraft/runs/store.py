@@ -168,7 +168,7 @@ class RunStore:
             " attempts, cached, error, stage, created_at)"
             " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, c.seq, c.role, c.model, json.dumps(c.messages if self.store_content else []),
-             json.dumps(c.sampling), self._text(c.text),
+             json.dumps(self._facts(c.sampling)), self._text(c.text),
              json.dumps(c.texts) if c.texts and self.store_content else None, c.finish_reason,
              c.prompt_tokens,
              c.completion_tokens, round(c.latency_s * 1000), c.attempts, int(c.cached),
@@ -183,7 +183,7 @@ class RunStore:
             (run_id, c.seq, c.round, c.kind, self._text(c.text) or "", self._text(c.answer),
              self._text(c.feedback),
              c.verdict.value if c.verdict else None, c.score, c.parent, c.call_seq, c.stage,
-             json.dumps(c.metadata)),
+             json.dumps(self._facts(c.metadata))),
         )
 
     def _write_pick(self, run_id: str, p: Pick) -> None:
@@ -210,6 +210,13 @@ class RunStore:
 
     def _text(self, text: str | None) -> str | None:
         return text if self.store_content else None
+
+    def _facts(self, values: dict[str, Any]) -> dict[str, Any]:
+        """`values` (sampling, candidate metadata), or without `store_content` only its numbers and
+        flags: stop strings, tool descriptions, a program's source are text like any other."""
+        if self.store_content:
+            return values
+        return {k: v for k, v in values.items() if v is None or isinstance(v, bool | int | float)}
 
     def set_judge_usage(self, run_id: str, usage: Usage) -> None:
         """What grading the run cost, kept apart from the method's usage."""

@@ -118,8 +118,11 @@ def _turn(message: Any, at: str) -> list[dict[str, Any]]:
             _fail(f"{where}.type", f"{kind!r} content blocks are not supported in {role} messages")
     text = "\n\n".join(texts)
     if role == "assistant":
-        return [{"role": "assistant", "content": text or None, "tool_calls": calls} if calls
-                else {"role": "assistant", "content": text}]
+        return [
+            {"role": "assistant", "content": text or None, "tool_calls": calls}
+            if calls
+            else {"role": "assistant", "content": text}
+        ]
     return results + ([{"role": "user", "content": text}] if texts else [])
 
 
@@ -201,8 +204,13 @@ def _message_id(value: Any) -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
-                 "function_call": "tool_use", "content_filter": "refusal"}
+_STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
 
 
 def stop_reason(finish_reason: Any, *, tool_use: bool = False, stop_sequence: str | None = None) -> str:
@@ -231,11 +239,25 @@ def _count(usage: Any, key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _message(id_: str, model: str, content: list[dict[str, Any]], stop_reason: str | None,
-             stop_sequence: str | None, input_tokens: int, output_tokens: int) -> dict[str, Any]:
-    return {"id": id_, "type": "message", "role": "assistant", "model": model, "content": content,
-            "stop_reason": stop_reason, "stop_sequence": stop_sequence,
-            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}}
+def _message(
+    id_: str,
+    model: str,
+    content: list[dict[str, Any]],
+    stop_reason: str | None,
+    stop_sequence: str | None,
+    input_tokens: int,
+    output_tokens: int,
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
 
 
 def to_message(
@@ -251,14 +273,26 @@ def to_message(
     content: list[dict[str, Any]] = [{"type": "text", "text": text}] if isinstance(text, str) and text else []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
-        content.append({"type": "tool_use", "id": call.get("id") or _tool_id(),
-                        "name": function.get("name") or "", "input": _tool_input(function.get("arguments"))})
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or _tool_id(),
+                "name": function.get("name") or "",
+                "input": _tool_input(function.get("arguments")),
+            }
+        )
     tool_use = any(block["type"] == "tool_use" for block in content)
     reason = stop_reason(choice.get("finish_reason"), tool_use=tool_use, stop_sequence=stop_sequence)
     usage = completion.get("usage")
-    return _message(_message_id(completion.get("id")), model, content, reason,
-                    stop_sequence if reason == "stop_sequence" else None,
-                    _count(usage, "prompt_tokens"), _count(usage, "completion_tokens"))
+    return _message(
+        _message_id(completion.get("id")),
+        model,
+        content,
+        reason,
+        stop_sequence if reason == "stop_sequence" else None,
+        _count(usage, "prompt_tokens"),
+        _count(usage, "completion_tokens"),
+    )
 
 
 class StreamTranslator:
@@ -312,8 +346,9 @@ class StreamTranslator:
             return []
         events = ([] if self._started else [self._start({})]) + self._close()
         self._done = True
-        reason = stop_reason(finish_reason or self._finish_reason, tool_use=self._tool_used,
-                             stop_sequence=stop_sequence)
+        reason = stop_reason(
+            finish_reason or self._finish_reason, tool_use=self._tool_used, stop_sequence=stop_sequence
+        )
         delta = {"stop_reason": reason, "stop_sequence": stop_sequence if reason == "stop_sequence" else None}
         usage = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
         events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
@@ -375,9 +410,17 @@ class StreamTranslator:
         return events
 
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
-                403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-                429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
 
 
 def error_type(status: int) -> str:

@@ -27,7 +27,7 @@ from redraft.server.chat import prepare
 from redraft.server.errors import ApiError
 from redraft.server.schema import ChatRequest, MessagesRequest
 from redraft.server.selection import select
-from redraft.server.service import completion_id, headers, now, usage_of
+from redraft.server.service import completion_id, header_value, headers, metadata, now, usage_of
 from redraft.server.streaming import ChatStream, Comment
 
 #: Anthropic's status for an overloaded upstream; a 503 from upstream is passed on as this.
@@ -55,8 +55,10 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except AnthropicRequestError as exc:
         raise ApiError(400, str(exc), param=exc.param) from exc
     config = request.app[server.CONFIG]
+    server.check_limits(config, 1, len(chat.messages))
     selection = select(chat.model, chat.redraft, config.strategy)
     job = prepare(chat, selection, server.budget_of(config))
+    request[server.MODE] = job.strategy.name
     service = request.app[server.SERVICE]
     if not chat.stream:
         result = await service.run_choice(job, 0)
@@ -68,7 +70,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
             "choices": [{"index": 0, "message": result.message, "finish_reason": result.finish_reason}],
             "usage": usage_of([result]),
         }
-        return web.json_response(to_message(completion, model=body["model"]), headers=headers(job, [result]))
+        message = to_message(completion, model=body["model"])
+        message["redraft"] = metadata(job, [result])  # clients ignore it; it says what ran (and tools)
+        return web.json_response(message, headers=headers(job, [result]))
     chat_stream = ChatStream(service, job, model=chat.model, keepalive_s=config.keepalive_s)
     chat_stream.start()
     try:
@@ -80,7 +84,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
             headers={
                 "Content-Type": "text/event-stream",
                 "Cache-Control": "no-cache",
-                "x-redraft-strategy": job.spec,
+                "x-redraft-strategy": header_value(job.spec),
             },
         )
         await response.prepare(request)

@@ -22,7 +22,7 @@ from redraft.runs.store import RunStore
 from redraft.server import anthropic_routes, openai_routes
 from redraft.server.config import ServerConfig
 from redraft.server.errors import ApiError
-from redraft.server.http import CONFIG, FORWARDER, METRICS, SERVICE
+from redraft.server.http import CONFIG, FORWARDER, METRICS, MODE, SERVICE
 from redraft.server.metrics import CONTENT_TYPE, Metrics
 from redraft.server.openapi import openapi_document
 from redraft.server.passthrough import Forwarder
@@ -49,7 +49,12 @@ def create_app(
     runs.autocommit = config.commit_interval_s == 0
     app[SERVICE] = Service(config, runs, metrics, models=models)
     if config.upstream is not None and not models:
-        app[FORWARDER] = Forwarder(config.upstream, config.upstream_api_key, config.upstream_timeout_s)
+        app[FORWARDER] = Forwarder(
+            config.upstream,
+            app[SERVICE].upstream_key(),
+            config.upstream_timeout_s,
+            concurrency=config.upstream_concurrency,
+        )
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", render_metrics)
     app.router.add_get("/openapi.json", openapi)
@@ -106,10 +111,8 @@ def is_anthropic(request: web.Request) -> bool:
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure as the client's API shapes it, with its real status; never a 200."""
     started = time.perf_counter()
-    mode = "other"
     try:
         response = await handler(request)
-        mode = response.headers.get("x-redraft-strategy", "passthrough") if request.method == "POST" else mode
     except ApiError as exc:
         response = error_response(request, exc)
     except web.HTTPRequestEntityTooLarge:
@@ -123,7 +126,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception as exc:
         log.exception("unhandled error serving %s", request.path)
         response = error_response(request, ApiError(500, f"internal error: {type(exc).__name__}"))
-    request.app[METRICS].request(request.path, mode, response.status, time.perf_counter() - started)
+    # Labels from bounded sets only: the route as registered (not the path a client typed) and the
+    # strategy's registered name (not the client's spec), so no client can grow the series.
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    mode = request.get(MODE, "other")
+    request.app[METRICS].request(route, mode, response.status, time.perf_counter() - started)
     return response
 
 
@@ -142,7 +150,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if keys and request.path not in OPEN_ROUTES:
         given = bearer(request.headers.get("Authorization")) or request.headers.get("x-api-key") or ""
         # Compared against every key in constant time, so timing says nothing about which is near.
-        matched = [hmac.compare_digest(given.encode(), key.encode()) for key in keys]
+        offered = given.encode("utf-8", "surrogateescape")  # a header's stray bytes are just wrong
+        matched = [hmac.compare_digest(offered, key.encode()) for key in keys]
         if not any(matched):
             raise ApiError(
                 401,

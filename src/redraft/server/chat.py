@@ -58,6 +58,9 @@ class ChatJob:
     strategy: Strategy
     problem: Problem
     conversation: list[dict[str, Any]]
+    #: Turns after the last user turn (a tool call and its result, an assistant prefill): they
+    #: follow the problem in the first drafts, so `direct` continues a tool loop as sent.
+    trailing: list[dict[str, Any]]
     sampling: dict[str, Any]
     answer: dict[str, Any]
     tools: dict[str, Any]
@@ -70,28 +73,37 @@ class ChatJob:
         return self.selection.strategy or "direct"
 
 
+#: Keywords of `build_strategy` itself: a request's parameters may not set them (a `task` would
+#: unlock oracle feedback sources, which read a reference a served request does not have).
+RESERVED_PARAMS = {"task", "feedback", "strategy"}
+
+
 def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJob:
     """Check the request and build its strategy; anything wrong is a 400 naming the field."""
     spec = selection.strategy or "direct"
+    reserved = sorted(RESERVED_PARAMS & set(selection.params))
+    if reserved:
+        raise ApiError(400, f"`redraft.params` may not set {', '.join(reserved)}", param="redraft.params")
     try:
         strategy = build_strategy(spec, selection.feedback, **selection.params)
     except (RedraftError, ValueError, TypeError) as exc:
         raise ApiError(
             400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy"
         ) from exc
-    *earlier, last = [m.model_dump(exclude_none=True) for m in request.messages]
-    if last["role"] != "user":
+    messages = [m.model_dump(exclude_none=True) for m in request.messages]
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+    if last_user is None:
         raise ApiError(
-            400,
-            f"a strategy answers the last user turn, but the conversation ends with a "
-            f"{last['role']!r} message; send it with a plain model name to pass it through",
-            param="messages",
+            400, "a strategy answers the last user turn, and the conversation has none", param="messages"
         )
-    problem = Problem(id="served", prompt=text_of(last.get("content")), metadata={"served": True})
+    problem = Problem(
+        id="served", prompt=text_of(messages[last_user].get("content")), metadata={"served": True}
+    )
     sampling = {k: getattr(request, k) for k in SAMPLING_FIELDS if getattr(request, k) is not None}
     if request.max_completion_tokens is not None:
         sampling["max_tokens"] = request.max_completion_tokens
     answer = {"response_format": request.response_format} if request.response_format else {}
+    check_schema(request.response_format)
     tools = {k: getattr(request, k) for k in TOOL_FIELDS if getattr(request, k) is not None}
     extra = sorted(set(request.model_extra or {}) - HANDLED)
     return ChatJob(
@@ -99,13 +111,45 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
         selection=selection,
         strategy=strategy,
         problem=problem,
-        conversation=earlier,
+        conversation=messages[:last_user],
+        trailing=messages[last_user + 1 :],
         sampling=sampling,
         answer=answer,
         tools=tools,
-        budget=budget,
+        budget=share(budget, request.n),
         ignored=extra,
     )
+
+
+def share(budget: Budget, n: int) -> Budget:
+    """Each of `n` choices' share of a per-request budget, so the request as a whole keeps to it."""
+    if n > 1 and budget.max_calls is not None and n > budget.max_calls:
+        raise ApiError(
+            400,
+            f"n={n} choices need at least {n} calls; this server allows {budget.max_calls} per request",
+            param="n",
+        )
+    return Budget(
+        max_calls=None if budget.max_calls is None else budget.max_calls // n,
+        max_tokens=None if budget.max_tokens is None else max(1, budget.max_tokens // n),
+    )
+
+
+def check_schema(response_format: dict[str, Any] | None) -> None:
+    """A `json_schema` that is no JSON schema is refused before anything is spent."""
+    schema = ((response_format or {}).get("json_schema") or {}).get("schema")
+    if not isinstance(schema, dict):
+        return
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ApiError(
+            400,
+            f"response_format's schema is not a valid JSON schema: {exc.message}",
+            param="response_format",
+        ) from exc
 
 
 def text_of(content: Any) -> str:

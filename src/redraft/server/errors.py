@@ -12,10 +12,19 @@ from redraft.models.base import ModelError
 
 #: The OpenAI error `type` of each status this server sends.
 ERROR_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-    404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
-    422: "invalid_request_error", 429: "rate_limit_error", 500: "server_error",
-    502: "upstream_error", 503: "server_error", 504: "timeout_error", 529: "overloaded_error",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    502: "upstream_error",
+    503: "server_error",
+    504: "timeout_error",
+    529: "overloaded_error",
 }
 #: Upstream statuses that say something about the client's request and are passed on as they
 #: are (503 and 529: overloaded, which Anthropic clients see as 529); the rest (an upstream 401
@@ -26,8 +35,15 @@ PASSED_ON = {400, 404, 413, 422, 429, 503, 529}
 class ApiError(Exception):
     """A failed request: status, message and the OpenAI error fields, plus headers to send."""
 
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

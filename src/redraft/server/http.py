@@ -23,6 +23,8 @@ SERVICE = web.AppKey("service", Service)
 FORWARDER = web.AppKey("forwarder", Forwarder)
 CONFIG = web.AppKey("config", ServerConfig)
 METRICS = web.AppKey("metrics", Metrics)
+#: What served a request (a strategy's registered name, `passthrough`): its metrics label.
+MODE = web.RequestKey("mode", str)
 
 
 def budget_of(config: ServerConfig) -> Budget:
@@ -34,12 +36,28 @@ async def read_json(request: web.Request) -> Any:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise ApiError(413, f"the body is over the server's limit of {request.app[CONFIG].max_body_bytes} "
-                            "bytes", code="body_too_large") from exc
+        raise ApiError(
+            413,
+            f"the body is over the server's limit of {request.app[CONFIG].max_body_bytes} bytes",
+            code="body_too_large",
+        ) from exc
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}", code="invalid_json") from exc
+    except RecursionError as exc:  # nesting deeper than the parser goes
+        raise ApiError(400, "the body is nested too deeply", code="invalid_json") from exc
+
+
+def check_limits(config: ServerConfig, n: int, messages: int) -> None:
+    if n > config.max_n:
+        raise ApiError(400, f"n={n} is over this server's limit of {config.max_n}", param="n")
+    if messages > config.max_messages:
+        raise ApiError(
+            400,
+            f"{messages} messages are over this server's limit of {config.max_messages}",
+            param="messages",
+        )
 
 
 def invalid(exc: ValidationError) -> ApiError:

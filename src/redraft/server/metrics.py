@@ -18,18 +18,41 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("redraft_requests", "Requests served, by route, mode and status",
-                                ["route", "mode", "status"], registry=self.registry)
-        self.latency = Histogram("redraft_request_seconds", "Request latency, by route and mode",
-                                 ["route", "mode"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.calls = Counter("redraft_upstream_calls", "Upstream calls, by role and outcome",
-                             ["role", "outcome"], registry=self.registry)
-        self.call_latency = Histogram("redraft_upstream_call_seconds", "Upstream call latency, by role",
-                                      ["role"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.tokens = Counter("redraft_tokens", "Upstream tokens, by role and kind (prompt, completion)",
-                              ["role", "kind"], registry=self.registry)
-        self.errors = Counter("redraft_errors", "Failed requests, by error type",
-                              ["type"], registry=self.registry)
+        self.requests = Counter(
+            "redraft_requests",
+            "Requests served, by route, mode and status",
+            ["route", "mode", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "redraft_request_seconds",
+            "Request latency, by route and mode",
+            ["route", "mode"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.calls = Counter(
+            "redraft_upstream_calls",
+            "Upstream calls, by role and outcome",
+            ["role", "outcome"],
+            registry=self.registry,
+        )
+        self.call_latency = Histogram(
+            "redraft_upstream_call_seconds",
+            "Upstream call latency, by role",
+            ["role"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "redraft_tokens",
+            "Upstream tokens, by role and kind (prompt, completion)",
+            ["role", "kind"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "redraft_errors", "Failed requests, by error type", ["type"], registry=self.registry
+        )
 
     def request(self, route: str, mode: str, status: int, seconds: float) -> None:
         self.requests.labels(route, mode, str(status)).inc()

@@ -11,13 +11,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from redraft.context import gather
 from redraft.server import http as server
 from redraft.server.chat import ChatJob, prepare
 from redraft.server.errors import ApiError
 from redraft.server.passthrough import record
 from redraft.server.schema import ChatRequest
 from redraft.server.selection import select, split_model
-from redraft.server.service import completion_id, headers, metadata, now, usage_of
+from redraft.server.service import completion_id, header_value, headers, metadata, now, usage_of
 from redraft.server.streaming import ChatStream, Comment, StreamItem
 from redraft.strategies.registry import STRATEGIES
 
@@ -34,14 +35,7 @@ def parse(request: web.Request, body: Any) -> tuple[ChatRequest, Any]:
         chat = ChatRequest.model_validate(body)
     except ValidationError as exc:
         raise server.invalid(exc) from exc
-    if chat.n > config.max_n:
-        raise ApiError(400, f"n={chat.n} is over this server's limit of {config.max_n}", param="n")
-    if len(chat.messages) > config.max_messages:
-        raise ApiError(
-            400,
-            f"{len(chat.messages)} messages are over this server's limit of {config.max_messages}",
-            param="messages",
-        )
+    server.check_limits(config, chat.n, len(chat.messages))
     return chat, select(chat.model, chat.redraft, config.strategy)
 
 
@@ -54,7 +48,12 @@ def plain(request: web.Request, body: Any) -> bool:
     model, messages, n = body.get("model"), body.get("messages"), body.get("n", 1)
     if "redraft" in body or not isinstance(model, str) or not model or not isinstance(messages, list):
         return False
-    if not isinstance(n, int) or isinstance(n, bool) or n > config.max_n or len(messages) > config.max_messages:
+    if (
+        not isinstance(n, int)
+        or isinstance(n, bool)
+        or n > config.max_n
+        or len(messages) > config.max_messages
+    ):
         return False  # the full validation says which limit
     return split_model(model)[0] is None
 
@@ -68,9 +67,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if selection.strategy is None and server.FORWARDER in request.app:
         return await passthrough(request, body, chat.stream)
     job = prepare(chat, selection, server.budget_of(request.app[server.CONFIG]))
+    request[server.MODE] = job.strategy.name  # a registered name: a bounded metrics label
     if chat.stream:
         return await stream(request, job)
-    results = await asyncio.gather(*(service.run_choice(job, i) for i in range(chat.n)))
+    results = await gather(*(service.run_choice(job, i) for i in range(chat.n)))
     response = {
         "id": completion_id(),
         "object": "chat.completion",
@@ -87,22 +87,38 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def passthrough(request: web.Request, body: dict[str, Any], stream: bool) -> web.StreamResponse:
-    """A plain model name with no default strategy: byte for byte to the upstream and back."""
+    """A plain model name with no default strategy: byte for byte to the upstream and back. Every
+    exchange is a run, the failed and the abandoned ones too."""
     started = time.perf_counter()
     raw = await request.read()
-    response, data = await request.app[server.FORWARDER].forward(request, raw, stream=stream)
     service = request.app[server.SERVICE]
-    service.metrics.calls.labels("generator", "ok" if response.status == 200 else "error").inc()
+    request[server.MODE] = "passthrough"
     try:
-        run_id = record(service.store, body, data, stream=stream, status=response.status, started=started)
-    except Exception:  # the client still gets the upstream's answer; the failure is logged and counted
-        log.exception("could not record a passthrough request")
-        service.metrics.error("store_error")
-        return response
-    if not response.prepared:
+        response, data = await request.app[server.FORWARDER].forward(request, raw, stream=stream)
+    except ApiError as exc:
+        service.metrics.calls.labels("generator", "error").inc()
+        _record(service, body, b"", stream=stream, status=exc.status, started=started, error=exc.message)
+        raise
+    except asyncio.CancelledError:  # the client hung up
+        _record(service, body, b"", stream=stream, status=0, started=started, interrupted=True)
+        raise
+    service.metrics.calls.labels("generator", "ok" if response.status == 200 else "error").inc()
+    run_id = _record(service, body, data, stream=stream, status=response.status, started=started)
+    if not response.prepared and run_id is not None:
         response.headers["x-redraft-run-id"] = run_id
         response.headers["x-redraft-strategy"] = "passthrough"
     return response
+
+
+def _record(service: Any, body: dict[str, Any], data: bytes, **facts: Any) -> str | None:
+    """`record`, but a store failure never costs the client the upstream's answer: it is logged
+    and counted (`redraft_errors_total{type="store_error"}`), not hidden."""
+    try:
+        return record(service.store, body, data, **facts)
+    except Exception:
+        log.exception("could not record a passthrough request")
+        service.metrics.error("store_error")
+        return None
 
 
 async def stream(request: web.Request, job: ChatJob) -> web.StreamResponse:
@@ -115,7 +131,9 @@ async def stream(request: web.Request, job: ChatJob) -> web.StreamResponse:
         failure = await chat_stream.hold(config.stream_hold_s)
         if failure is not None:
             raise failure
-        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, "x-redraft-strategy": job.spec})
+        response = web.StreamResponse(
+            status=200, headers={**SSE_HEADERS, "x-redraft-strategy": header_value(job.spec)}
+        )
         await response.prepare(request)
         async for item in chat_stream.items():
             await response.write(encode(item))

@@ -35,24 +35,38 @@ def openapi_document() -> dict[str, Any]:
     chat = {"content": {"application/json": {"schema": _ref(ChatRequest, defs)}}, "required": True}
     messages = {"content": {"application/json": {"schema": _ref(MessagesRequest, defs)}}, "required": True}
     ok_json = {"description": "ok", "content": {"application/json": {"schema": json_object}}}
-    ok_stream = {"description": "ok (JSON, or an SSE stream when `stream` is true)",
-                 "content": {"application/json": {"schema": json_object}, "text/event-stream": {}}}
+    ok_stream = {
+        "description": "ok (JSON, or an SSE stream when `stream` is true)",
+        "content": {"application/json": {"schema": json_object}, "text/event-stream": {}},
+    }
     upstream = (400, 401, 404, 413, 422, 429, 502, 504)
     return {
         "openapi": "3.0.3",
-        "info": {"title": "redraft serve", "version": VERSION,
-                 "description": "OpenAI- and Anthropic-compatible refinement proxy"},
+        "info": {
+            "title": "redraft serve",
+            "version": VERSION,
+            "description": "OpenAI- and Anthropic-compatible refinement proxy",
+        },
         "paths": {
             "/health": {"get": {"responses": {"200": ok_json}}},
-            "/metrics": {"get": {"responses": {"200": {"description": "Prometheus text",
-                                                       "content": {"text/plain": {}}},
-                                               **_errors(defs, 401)}}},
+            "/metrics": {
+                "get": {
+                    "responses": {
+                        "200": {"description": "Prometheus text", "content": {"text/plain": {}}},
+                        **_errors(defs, 401),
+                    }
+                }
+            },
             "/v1/models": {"get": {"responses": {"200": ok_json, **_errors(defs, 401, 502)}}},
-            "/v1/chat/completions": {"post": {"requestBody": chat,
-                                              "responses": {"200": ok_stream, **_errors(defs, *upstream)}}},
-            "/v1/messages": {"post": {"requestBody": messages,
-                                      "responses": {"200": ok_stream, **_errors(defs, *upstream, 529)}}},
+            "/v1/chat/completions": {
+                "post": {"requestBody": chat, "responses": {"200": ok_stream, **_errors(defs, *upstream)}}
+            },
+            "/v1/messages": {
+                "post": {
+                    "requestBody": messages,
+                    "responses": {"200": ok_stream, **_errors(defs, *upstream, 529)},
+                }
+            },
         },
-        "components": {"schemas": defs,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": defs, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ChatMessage(BaseModel):
@@ -60,6 +60,14 @@ class ChatRequest(BaseModel):
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     redraft: RedraftOptions | None = None
+
+    @field_validator("n", "stream", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: Any, info: Any) -> Any:
+        """OpenAI's API types `n` and `stream` as nullable, and clients send null for "default"."""
+        if value is None:
+            return 1 if info.field_name == "n" else False
+        return value
 
 
 class ErrorDetail(BaseModel):

@@ -33,18 +33,39 @@ class Selection:
 def select(model: str, options: RedraftOptions | None, default: str | None) -> Selection:
     """The selection for a request naming `model` with `options` (its `redraft` field, or None)."""
     spec, upstream_model = split_model(model)
+    given = options is not None
     options = options or RedraftOptions()
     if options.strategy is not None and not options.strategy.strip():
         raise ApiError(400, "`redraft.strategy` is empty; give a strategy spec", param="redraft.strategy")
-    return Selection(model=upstream_model, strategy=options.strategy or spec or default,
-                     params=dict(options.params), feedback=options.feedback, progress=options.progress)
+    for text, param in ((options.strategy, "redraft.strategy"), (options.feedback, "redraft.feedback")):
+        if text is not None and not text.isprintable():
+            raise ApiError(400, f"`{param}` has control characters", param=param)
+    if given and not (options.strategy or spec or default):
+        # Its parameters would be lost and an upstream would refuse the unknown field.
+        raise ApiError(
+            400,
+            "`redraft` options name no strategy: add `redraft.strategy` or a SPEC/MODEL name",
+            param="redraft",
+        )
+    return Selection(
+        model=upstream_model,
+        strategy=options.strategy or spec or default,
+        params=dict(options.params),
+        feedback=options.feedback,
+        progress=options.progress,
+    )
 
 
 def split_model(model: str) -> tuple[str | None, str]:
     """`SPEC/MODEL` or `NAME-MODEL` -> (spec, model); a plain model name -> (None, model)."""
+    if not model.isprintable():
+        raise ApiError(400, "the model name has control characters", param="model")
     parts = split_top(model, "/")
+    head = model.split("[", 1)[0]
+    if "[" in model and len(parts) == 1 and "/" in model and _names_strategy(head):
+        raise ApiError(400, f"model {model!r}: the strategy spec's brackets do not close", param="model")
     if len(parts) > 1 and _names_strategy(parts[0]):
-        rest = model[len(parts[0]) + 1:]
+        rest = model[len(parts[0]) + 1 :]
         if not rest:
             raise ApiError(400, f"model {model!r} names a strategy but no model after it", param="model")
         return parts[0], rest

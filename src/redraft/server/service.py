@@ -7,16 +7,19 @@ so a served request is recorded, budgeted and traced exactly as `redraft run` wo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from redraft.context import FinalStage
 from redraft.models.base import Completion, ModelError, Usage
 from redraft.models.managed import ManagedModel
+from redraft.models.openai_compat import OpenAICompatibleModel
 from redraft.models.resolve import ModelConfig, managed_model
 from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
@@ -63,9 +66,19 @@ class Service:
         self.fixed = dict(models or {})
         self.roles = {role: managed_model(c) for role, c in config.roles.items()}
         self._pool: OrderedDict[str, ManagedModel] = OrderedDict()
+        self._in_use: dict[int, int] = {}
+        self._retired: dict[int, ManagedModel] = {}
+
+    def upstream_key(self) -> str | None:
+        """`--upstream-api-key`, else $OPENAI_API_KEY: the same key for every call and the forwarder."""
+        return self.config.upstream_api_key or os.environ.get("OPENAI_API_KEY") or None
 
     def generator(self, name: str) -> ManagedModel:
-        """The upstream model `name` (one client per name, kept open), or the fixed generator."""
+        """The upstream model `name` (one client per name, kept open), or the fixed generator.
+
+        A client's model name only ever names a model *of the upstream*: it is sent as it is and
+        never read as `local:PATH` (which would let a client make the server open files).
+        """
         if "generator" in self.fixed:
             return self.fixed["generator"]
         if self.config.upstream is None:
@@ -73,23 +86,47 @@ class Service:
         if name not in self._pool:
             if len(self._pool) >= MAX_MODELS:
                 _, oldest = self._pool.popitem(last=False)
-                asyncio.get_running_loop().create_task(oldest.aclose())
-            self._pool[name] = managed_model(
-                ModelConfig(
-                    model=name,
+                self._retire(oldest)
+            if self.config.upstream is None:
+                self._pool[name] = managed_model(ModelConfig(model="local"))
+            else:
+                inner = OpenAICompatibleModel(
+                    name,
                     base_url=self.config.upstream,
-                    api_key=self.config.upstream_api_key,
+                    api_key=self.upstream_key(),
                     timeout_s=self.config.upstream_timeout_s,
-                    max_retries=self.config.upstream_retries,
-                    concurrency=self.config.upstream_concurrency,
                 )
-            )
+                self._pool[name] = ManagedModel(
+                    inner,
+                    max_concurrency=self.config.upstream_concurrency,
+                    max_retries=self.config.upstream_retries,
+                )
         self._pool.move_to_end(name)
         return self._pool[name]
 
-    def models_for(self, job: ChatJob) -> dict[str, ManagedModel]:
+    def _retire(self, model: ManagedModel) -> None:
+        """Close an evicted model once no request uses it (closing it now would break those that do)."""
+        if self._in_use.get(id(model), 0) == 0:
+            asyncio.get_running_loop().create_task(model.aclose())
+        else:
+            self._retired[id(model)] = model
+
+    @contextlib.contextmanager
+    def leased(self, job: ChatJob) -> Iterator[dict[str, ManagedModel]]:
+        """The models of one run, held so that evicting one from the pool waits for the run to end."""
         bound = {**self.roles, **{r: m for r, m in self.fixed.items() if r != "generator"}}
-        return {**bound, "generator": self.generator(job.selection.model)}
+        generator = self.generator(job.selection.model)
+        key = id(generator)
+        self._in_use[key] = self._in_use.get(key, 0) + 1
+        try:
+            yield {**bound, "generator": generator}
+        finally:
+            self._in_use[key] -= 1
+            if self._in_use[key] == 0:
+                del self._in_use[key]
+                retired = self._retired.pop(key, None)
+                if retired is not None:
+                    asyncio.get_running_loop().create_task(retired.aclose())
 
     async def run_choice(
         self,
@@ -114,17 +151,19 @@ class Service:
             sampling["seed"] = int(sampling["seed"]) + index * SEED_STRIDE
         final = FinalStage(answer=job.answer, tools=job.tools, on_delta=on_delta)
         try:
-            outcome = await run_strategy(
-                job.strategy,
-                job.problem,
-                self.models_for(job),
-                budget=job.budget,
-                sampling=sampling,
-                store=self.store,
-                listeners=[listen],
-                conversation=job.conversation,
-                final_stage=final,
-            )
+            with self.leased(job) as models:
+                outcome = await run_strategy(
+                    job.strategy,
+                    job.problem,
+                    models,
+                    budget=job.budget,
+                    sampling=sampling,
+                    store=self.store,
+                    listeners=[listen],
+                    conversation=job.conversation,
+                    trailing=job.trailing,
+                    final_stage=final,
+                )
         except ModelError as exc:
             raise from_model_error(exc) from exc
         return self._result(job, outcome, final, calls)
@@ -155,7 +194,7 @@ class Service:
         )
 
     async def aclose(self) -> None:
-        for model in [*self._pool.values(), *self.roles.values()]:
+        for model in [*self._pool.values(), *self._retired.values(), *self.roles.values()]:
             await model.aclose()
         self._pool.clear()
 
@@ -204,10 +243,17 @@ def metadata(job: ChatJob, results: list[ChoiceResult]) -> dict[str, Any]:
     return info
 
 
+def header_value(text: str) -> str:
+    """`text` as a header may carry it: ASCII, no line breaks (a spec is the client's text)."""
+    return text.encode("ascii", "backslashreplace").decode().replace("\r", " ").replace("\n", " ")
+
+
 def headers(job: ChatJob, results: list[ChoiceResult]) -> dict[str, str]:
+    extra = {"x-redraft-tools": "not offered"} if job.tools and not any(r.final_call for r in results) else {}
     return {
+        **extra,
         "x-redraft-run-id": ",".join(str(r.outcome.run_id) for r in results),
-        "x-redraft-strategy": job.spec,
+        "x-redraft-strategy": header_value(job.spec),
         "x-redraft-calls": str(sum(r.outcome.usage.calls for r in results)),
     }
 

@@ -1,5 +1,7 @@
-"""Defects found reviewing `redraft serve`: each test asserts the correct behaviour, so it fails
-until the defect it is named for is fixed. Fast (< 2 s each) and deterministic."""
+"""What a hostile review of `redraft serve` found, each pinned as the behaviour it must keep:
+crashes on odd input, keys and files a client could reach, passthrough streams and records,
+choices that kept spending, limits a route skipped, metrics a client could grow, text kept
+under --no-store-content. Each docstring names the defect the test was written against."""
 
 from __future__ import annotations
 
