@@ -30,6 +30,7 @@ def open_database(
         try:
             enable_wal(db)
             db.execute("pragma synchronous=normal")
+            db.execute("pragma cache_size=-65536")  # 64 MiB: a large store keeps its indexes in memory
             migrate_db(db)
         except BaseException:
             db.close()

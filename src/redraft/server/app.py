@@ -75,7 +75,9 @@ async def _start_commits(app: web.Application) -> None:
     async def commit_forever() -> None:
         while True:
             await asyncio.sleep(app[CONFIG].commit_interval_s)
-            store.commit()
+            # In a worker thread: a commit that checkpoints a large store takes tens of ms, which
+            # would stall every request on the loop. SQLite serialises the connection's use.
+            await asyncio.to_thread(store.commit)
 
     app[COMMITS] = asyncio.create_task(commit_forever())
 
