@@ -38,7 +38,9 @@ async def run_strategy(
     final_stage: FinalStage | None = None,
 ) -> Outcome:
     """`conversation`: turns every call is sent after (a served request's system prompt and
-    earlier turns); `final_stage`: what only the answer's call gets (see `FinalStage`)."""
+    earlier turns); `final_stage`: what only the answer's call gets (see `FinalStage`). A
+    strategy awaiting a statistic of an evaluation (`min_confidence=dataset`) is a StrategyError."""
+    strategy.require_calibrated()  # a parameter only an evaluation measures: refused before any call
     listeners = list(listeners)
     run_id = None
     if store is not None:

@@ -75,6 +75,7 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
     spec = selection.strategy or "direct"
     try:
         strategy = build_strategy(spec, selection.feedback, **selection.params)
+        strategy.require_calibrated()  # a request has no dataset to measure it over
     except (RedraftError, ValueError, TypeError) as exc:
         raise ApiError(
             400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy"
