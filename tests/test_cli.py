@@ -118,6 +118,14 @@ def test_bad_strategy_parameter() -> None:
     assert_clean_failure(redraft("run", "hi", "-p", "max_rounds"), 1, "expects KEY=VALUE")
 
 
+def test_run_refuses_a_threshold_only_an_evaluation_can_measure(endpoint: FakeOpenAIServer) -> None:
+    result = redraft("run", "hi", "--strategy", "magicore[min_confidence=dataset]", "--base-url",
+                     endpoint.base_url, "--model", "m")
+    assert_clean_failure(result, 1, "min_confidence=dataset is measured over the problems of an evaluation")
+    assert "it needs an evaluation (`redraft eval`)" in result.stderr
+    assert not [r for r in endpoint.requests if "messages" in r]  # refused before any call
+
+
 def test_show_unknown_run() -> None:
     assert_clean_failure(redraft("runs", "show", "doesnotexist"), 1,
                          "error: no run with id 'doesnotexist'")

@@ -42,6 +42,8 @@ def test_an_unknown_strategy_or_bad_param_is_a_400(served: Any) -> None:
         assert response.status == 400 and "max_rounds" in error_of(response)["message"]
         response = raw("POST", s.v1 + CHAT, body("fake-model", redraft={"strategy": "direct", "bogus": 1}))
         assert response.status == 400 and error_of(response)["param"] == "redraft.bogus"
+        response = raw("POST", s.v1 + CHAT, body("magicore[min_confidence=dataset]/fake-model"))
+        assert response.status == 400 and "needs an evaluation" in error_of(response)["message"]
         assert s.upstream.requests == []
 
 

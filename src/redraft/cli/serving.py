@@ -54,7 +54,7 @@ def serve(
         o.check_counts(positive={"max_calls_per_request": max_calls_per_request, "max_n": max_n,
                                  "max_tokens_per_request": max_tokens_per_request, "timeout": timeout})
         if strategy is not None:
-            build_strategy(strategy)  # a bad default is refused now, not at the first request
+            build_strategy(strategy).require_calibrated()  # a bad default is refused now, not at a request
         generator = ModelConfig(base_url=upstream, api_key=upstream_api_key)
         keys = o.parse_role_keys(role_api_keys)
         bound: dict[str, ModelConfig] = {}

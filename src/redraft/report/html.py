@@ -73,7 +73,8 @@ vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}
  {{ m.vs_self_consistency.note }}</p>{% endif %}{% if m.reward_hacking %}
 <p class="warn">{{ m.label }}: {{ m.reward_hacking }}</p>
 {% elif m.rounds|length > 1 and not m.reward_hacking_checked %}<p>{{ m.label }}: {{ not_checked }}</p>
-{% endif %}{% if m.oracle %}<p class="warn">{{ m.label }} used ORACLE feedback (it reads the reference):
+{% endif %}{% if m.calibration %}<p>{{ m.label }}: {{ m.calibration.note() }}</p>{% endif %}
+{% if m.oracle %}<p class="warn">{{ m.label }} used ORACLE feedback (it reads the reference):
  an upper bound, not a deployable result.</p>{% endif %}{% endfor %}
 <p>CL = P(right after | right before), CS = P(right after | wrong before): per round over the problems
 still being revised in it (base), and from first to final answer over every problem.

@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from redraft.runs.calibration import Calibration
 from redraft.runs.eval_store import EvalRecord, EvalStore, ItemResult
-from redraft.runs.metrics import StrategyMetrics, compare_at_equal_budget, strategy_metrics
+from redraft.runs.metrics import StrategyMetrics, add_calibration, compare_at_equal_budget, strategy_metrics
 from redraft.runs.store import RunStore
 
 
@@ -28,6 +29,9 @@ def summarize(store: RunStore, eval_id: str) -> tuple[EvalSummary, dict[str, lis
     for item in evals.items(record.id):
         by_strategy.setdefault(item.strategy, []).append(item)
     metrics = {spec: strategy_metrics(spec, items) for spec, items in by_strategy.items()}
+    for spec, recorded in (record.config.get("calibration") or {}).items():
+        if spec in metrics:  # its pass's cost is the strategy's: in before any equal-token comparison
+            add_calibration(metrics[spec], Calibration.model_validate(recorded))
     compare_at_equal_budget(metrics, by_strategy)
     problems = max((len(items) for items in by_strategy.values()), default=0)
     complete = record.status == "done"

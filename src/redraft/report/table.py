@@ -70,6 +70,8 @@ def notes(m: StrategyMetrics, console: Console) -> None:
         console.print(f"[yellow]warning[/yellow] {m.label}: {m.reward_hacking}")
     elif len(m.rounds) > 1 and not m.reward_hacking_checked:
         console.print(f"{m.label}: {REWARD_NOT_CHECKED}")
+    if m.calibration is not None:
+        console.print(f"{m.label}: {m.calibration.note()}", markup=False, highlight=False)
     if m.judge_calls:
         console.print(f"{m.label}: graded by a judge model: {m.judge_calls} judge calls, "
                       f"{m.judge_tokens} judge tokens (not in the method's cost above)")

@@ -151,6 +151,11 @@ class EvalStore:
             "select id from evals order by created_at desc limit ?", (limit,))]
         return [self.get(i) for i in ids]
 
+    def set_config(self, eval_id: str, config: dict[str, Any]) -> None:
+        """Replace the stored config (a calibration measured: recorded before any item uses it)."""
+        with self.db:
+            self.db.execute("update evals set config_json=? where id=?", (json.dumps(config), eval_id))
+
     def set_status(self, eval_id: str, status: str, add_wall_s: float = 0.0) -> None:
         with self.db:
             self.db.execute("update evals set status=?, wall_s=wall_s+? where id=?",

@@ -8,6 +8,11 @@ error item with its error and the evaluation goes on; it ends "done_with_errors"
 counts such items apart, and `resume` retries only them. Scoring happens after a strategy
 has finished, so it can never steer a run; a model-graded task's judge calls are traced into
 the same run, in the `judge` role, and counted apart from the method's cost.
+
+A strategy spec with a parameter measured over the whole evaluation (`magicore[min_confidence=
+dataset]`) is calibrated first: its calibration phase runs on every problem, the result is
+recorded in the stored config (`EvalConfig.calibration`) and every item of that spec runs with
+it; resume reuses the recorded value (see `redraft.runs.calibration`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, bound_key, managed_model
 from redraft.redact import redact, strip_credentials
 from redraft.roles import check_role
+from redraft.runs.calibration import Calibration, CalibrationError, measure
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
@@ -54,6 +60,9 @@ class EvalConfig(BaseModel):
     max_tokens: int = Field(512, ge=1)
     params: dict[str, Any] = Field(default_factory=dict)
     cache: bool = True
+    #: Per strategy spec, what its calibration pass measured (`min_confidence=dataset`): written
+    #: once, when measured, and read back by `resume`, so every item runs with the same number.
+    calibration: dict[str, Calibration] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -72,6 +81,13 @@ class EvalConfig(BaseModel):
         repeated = sorted({s for s in self.strategies if self.strategies.count(s) > 1})
         if repeated:
             raise ValueError(f"strategy {', '.join(repeated)} is given more than once")
+        return self
+
+    @model_validator(mode="after")
+    def _calibrated_strategies(self) -> EvalConfig:
+        unknown = sorted(set(self.calibration) - set(self.strategies))
+        if unknown:
+            raise ValueError(f"calibration for {', '.join(unknown)}, which is not among the strategies")
         return self
 
     @model_validator(mode="after")
@@ -129,6 +145,8 @@ class Evaluation:
         self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored(),
                                                     owner=self.owner)
         self.on_item = on_item
+        self._calibrating: dict[str, asyncio.Lock] = {}
+        self._calibration_failed: dict[str, str] = {}
 
     def claim(self) -> None:
         """Take the evaluation's lease (`EvalBusy` if a live process holds it); marks stale runs
@@ -139,6 +157,46 @@ class Evaluation:
     def build(self, spec: str) -> Strategy:
         """The strategy a spec names; `-p` parameters go to every outer stage that has them."""
         return build_strategy(spec, task=self.task, **outer_params(spec, self.config.params))
+
+    def calibrated(self, spec: str) -> Strategy:
+        """The strategy an item runs: `build(spec)` with its recorded calibration, if it takes one."""
+        strategy = self.build(spec)
+        if strategy.needs_calibration:
+            recorded = self.config.calibration.get(spec)
+            if recorded is None:
+                raise CalibrationError(f"{spec} is not calibrated yet (`Evaluation.calibration` measures it)")
+            strategy.calibrate(recorded.params, {**recorded.source(), "eval_id": self.eval_id})
+        return strategy
+
+    async def calibration(self, spec: str, models: dict[str, ManagedModel],
+                          limit: asyncio.Semaphore) -> Calibration | None:
+        """`spec`'s calibration (None if it takes none): the recorded one, else measured now over
+        every problem, once (concurrent items of the spec wait for it) and recorded at once.
+        A pass that gave no value raises `CalibrationError`, for every item of the spec."""
+        if spec in self.config.calibration or not self.build(spec).needs_calibration:
+            return self.config.calibration.get(spec)
+        async with self._calibrating.setdefault(spec, asyncio.Lock()):
+            if spec in self.config.calibration:
+                return self.config.calibration[spec]
+            if spec in self._calibration_failed:
+                raise CalibrationError(self._calibration_failed[spec])
+            try:
+                measured = await measure(spec, lambda: self.build(spec), self.problems, models, limit=limit,
+                                         error_text=self.error_text, **self.run_options())
+            except CalibrationError as exc:
+                self._calibration_failed[spec] = str(exc)
+                raise
+            self.config.calibration[spec] = measured
+            self.evals.set_config(self.eval_id, self.config.stored())
+            return measured
+
+    def run_options(self) -> dict[str, Any]:
+        """What every run of the evaluation gets: per-problem budget, sampling, extractor, store."""
+        sampling = {"temperature": self.config.temperature, "max_tokens": self.config.max_tokens,
+                    "seed": self.config.seed}
+        return {"budget": Budget(max_calls=self.config.budget_calls, max_tokens=self.config.budget_tokens),
+                "sampling": {k: v for k, v in sampling.items() if v is not None},
+                "extract": self.task.extract, "store": self.store}
 
     def pending(self) -> list[tuple[str, int, Problem]]:
         done = self.evals.done_keys(self.eval_id)
@@ -163,8 +221,13 @@ class Evaluation:
         limit = asyncio.Semaphore(self.config.concurrency)
 
         async def guarded(spec: str, index: int, problem: Problem) -> None:
-            async with limit:
-                item = await self.run_or_record(spec, index, problem, models)
+            try:  # outside the limit: the calibration pass takes its own places under it
+                await self.calibration(spec, models, limit)
+            except CalibrationError as exc:
+                item = self.error_item(spec, index, problem, exc)
+            else:
+                async with limit:
+                    item = await self.run_or_record(spec, index, problem, models)
             self.evals.save_item(self.eval_id, item)
             if self.on_item is not None:
                 self.on_item(item)
@@ -196,22 +259,21 @@ class Evaluation:
         try:
             return await self.run_item(spec, index, problem, models)
         except Exception as exc:  # noqa: BLE001 - any failure of one item is that item's error
-            keys = [c.api_key for c in (self.config.generator, *self.config.roles.values())]
-            return ItemResult(strategy=spec, problem_id=problem.id, problem_index=index, status="error",
-                              error=redact(f"{type(exc).__name__}: {exc}", keys), correct=False)
+            return self.error_item(spec, index, problem, exc)
+
+    def error_item(self, spec: str, index: int, problem: Problem, exc: Exception) -> ItemResult:
+        return ItemResult(strategy=spec, problem_id=problem.id, problem_index=index, status="error",
+                          error=self.error_text(exc), correct=False)
+
+    def error_text(self, exc: Exception) -> str:
+        """An exception as an item records it, with no API key in it."""
+        keys = [c.api_key for c in (self.config.generator, *self.config.roles.values())]
+        return redact(f"{type(exc).__name__}: {exc}", keys)
 
     async def run_item(
         self, spec: str, index: int, problem: Problem, models: dict[str, ManagedModel]
     ) -> ItemResult:
-        strategy = self.build(spec)
-        sampling = {"temperature": self.config.temperature, "max_tokens": self.config.max_tokens,
-                    "seed": self.config.seed}
-        outcome = await run_strategy(
-            strategy, problem, models,
-            budget=Budget(max_calls=self.config.budget_calls, max_tokens=self.config.budget_tokens),
-            sampling={k: v for k, v in sampling.items() if v is not None},
-            extract=self.task.extract, store=self.store,
-        )
+        outcome = await run_strategy(self.calibrated(spec), problem, models, **self.run_options())
         scorer = Scorer.for_run(self.task, models, store=self.store, run_id=outcome.run_id,
                                 sampling={"temperature": 0.0, "max_tokens": self.config.max_tokens})
 

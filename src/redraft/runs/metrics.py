@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
+from redraft.runs.calibration import Calibration
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.paired import mcnemar_exact, paired_bootstrap
 from redraft.strategies.base import StrategyError
@@ -235,6 +236,9 @@ class StrategyMetrics(BaseModel):
     truncated_rate: dict[str, float] = Field(default_factory=dict)
     #: Self-consistency only: accuracy and tokens at k = 1..K samples, re-voted (the resampling curve).
     resampling_curve: list[dict[str, float]] = Field(default_factory=list)
+    #: A parameter measured over the evaluation (`min_confidence=dataset`): its value and base; what
+    #: its calibration pass cost is included in `calls` and the tokens above (see `add_calibration`).
+    calibration: Calibration | None = None
 
     @property
     def label(self) -> str:
@@ -283,6 +287,19 @@ def strategy_metrics(strategy: str, all_items: Sequence[ItemResult]) -> Strategy
         unknown_verdict_rate=unknown_rate, truncated_rate=truncated,
         self_graded=any(i.self_graded for i in items), n_errors=len(all_items) - n,
     )
+
+
+def add_calibration(m: StrategyMetrics, calibration: Calibration) -> None:
+    """A calibration pass is part of what the strategy spent: its calls and tokens are added to the
+    strategy's totals and per-problem figures (spread over its scored problems), before any
+    comparison at equal tokens reads them."""
+    m.calibration = calibration
+    m.calls += calibration.calls
+    m.prompt_tokens += calibration.prompt_tokens
+    m.completion_tokens += calibration.completion_tokens
+    if m.n:
+        m.calls_per_problem = m.calls / m.n
+        m.tokens_per_problem = (m.prompt_tokens + m.completion_tokens) / m.n
 
 
 def plain_stage(spec: str) -> str | None:

@@ -40,7 +40,9 @@ async def run_strategy(
 ) -> Outcome:
     """`conversation`: turns every call is sent after (a served request's system prompt and
     earlier turns); `trailing`: turns after the problem, sent after it in first drafts;
-    `final_stage`: what only the answer's call gets (see `FinalStage`)."""
+    `final_stage`: what only the answer's call gets (see `FinalStage`). A strategy awaiting a
+    statistic of an evaluation (`min_confidence=dataset`) is a StrategyError."""
+    strategy.require_calibrated()  # a parameter only an evaluation measures: refused before any call
     listeners = list(listeners)
     run_id = None
     if store is not None:

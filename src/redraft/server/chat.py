@@ -86,6 +86,7 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
         raise ApiError(400, f"`redraft.params` may not set {', '.join(reserved)}", param="redraft.params")
     try:
         strategy = build_strategy(spec, selection.feedback, **selection.params)
+        strategy.require_calibrated()  # a request has no dataset to measure it over
     except (RedraftError, ValueError, TypeError) as exc:
         raise ApiError(
             400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy"

@@ -4,6 +4,13 @@
 stopped. Parameters live in a pydantic model whose defaults are the paper's, so they
 can be listed, validated and recorded with every run; `roles` names every role the
 method calls, so `--role` bindings can be shown and checked.
+
+A parameter may be a statistic of a whole evaluation rather than of one problem (MAgICoRe's
+`min_confidence="dataset"`: the mean reward of every initial sample of the evaluation, as in
+the paper's code). Such a strategy lists it in `awaiting_calibration`; `redraft eval` then runs
+its `calibration_values` on every problem first, turns all of them into numbers with
+`calibrated_params` and `calibrate`s every run with them (see `redraft.runs.calibration`). A
+single run has no dataset: it refuses such a parameter (`require_calibrated`).
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ class Strategy(ABC):
         pass
 
     params: Any  # each strategy narrows this to its own Params
+    #: What a calibration set (`calibrate`): the resolved parameters and where they came from.
+    calibration: dict[str, Any] | None = None
 
     def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
         self.params = validate_params(self.name, self.Params, params, StrategyError)
@@ -81,12 +90,48 @@ class Strategy(ABC):
         return _unique(self.roles + tuple(getattr(self.feedback, "roles", ())))
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "name": self.full_name,
             "params": self.params.model_dump(),
             "feedback": getattr(self.feedback, "name", None),
             "drafter": None,
         }
+        if self.calibration is not None:
+            described["calibration"] = self.calibration
+        return described
+
+    def awaiting_calibration(self) -> dict[str, Any]:
+        """The parameters still set to a statistic of a whole evaluation, as given (none by default)."""
+        return {}
+
+    @property
+    def needs_calibration(self) -> bool:
+        return bool(self.awaiting_calibration())
+
+    def require_calibrated(self) -> None:
+        """Refuse to run with a parameter only an evaluation can measure (`redraft run`, `refine`)."""
+        waiting = self.awaiting_calibration()
+        if waiting:
+            given = ", ".join(f"{key}={value}" for key, value in waiting.items())
+            raise StrategyError(
+                f"{self.full_name}: {given} is measured over the problems of an evaluation (a calibration "
+                "pass before the real one); it needs an evaluation (`redraft eval`): a single run has "
+                "no dataset, give a number instead")
+
+    async def calibration_values(self, problem: Problem, ctx: Context) -> list[float]:
+        """What one problem contributes to the statistic the awaited parameters take (the pass runs this)."""
+        raise StrategyError(f"{self.full_name} takes nothing from a calibration pass")
+
+    def calibrated_params(self, values: list[float]) -> dict[str, Any]:
+        """The awaited parameters, from the values of every problem of the evaluation (never empty)."""
+        raise StrategyError(f"{self.full_name} takes nothing from a calibration pass")
+
+    def calibrate(self, params: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> None:
+        """Set the parameters a calibration resolved (just measured, or recorded by the evaluation);
+        `source` says where they came from, and both go into `describe()`, so every run records them."""
+        given = {**self.params.model_dump(), **params}
+        self.params = validate_params(self.name, self.Params, given, StrategyError)
+        self.calibration = {"params": dict(params), **(source or {})}
 
 
 class Composed(Strategy):
@@ -105,6 +150,8 @@ class Composed(Strategy):
         self.outer = outer
         self.params = outer.params
         self.feedback = outer.feedback
+        if drafter.needs_calibration and outer.needs_calibration:
+            raise StrategyError(f"{self.full_name}: only one stage can take a statistic of the evaluation")
 
     @property
     def full_name(self) -> str:
@@ -126,6 +173,30 @@ class Composed(Strategy):
 
     def describe(self) -> dict[str, Any]:
         return {**self.outer.describe(), "name": self.full_name, "drafter": self.drafter.describe()}
+
+    def awaiting_calibration(self) -> dict[str, Any]:
+        return {**self.drafter.awaiting_calibration(), **self.outer.awaiting_calibration()}
+
+    def _calibrated_stage(self) -> Strategy:
+        return self.outer if self.outer.needs_calibration else self.drafter
+
+    async def calibration_values(self, problem: Problem, ctx: Context) -> list[float]:
+        """The awaiting stage's values: the outer one's first phase drafted by the drafter, as in
+        the real run, or the drafter's own in its stage."""
+        if self.outer.needs_calibration:
+            ctx.drafter = as_drafter(self.drafter)
+            return await self.outer.calibration_values(problem, ctx)
+        stage = self.drafter.full_name
+        return await self.drafter.calibration_values(
+            problem, ctx.child(stage if ctx.stage is None else f"{ctx.stage}/{stage}"))
+
+    def calibrated_params(self, values: list[float]) -> dict[str, Any]:
+        return self._calibrated_stage().calibrated_params(values)
+
+    def calibrate(self, params: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> None:
+        stage = self._calibrated_stage()
+        stage.calibrate(params, source)
+        self.params, self.calibration = self.outer.params, stage.calibration
 
 
 def as_drafter(inner: Strategy) -> Drafter:

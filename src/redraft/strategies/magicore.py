@@ -16,8 +16,13 @@ ORM + product(PRM). An unreadable score stays None: a step drops out of the
 product, the outcome out of the mean; a solution with no reward does not vote.
 Hard = low agreement AND low confidence, as in the paper's code: agreement =
 2·(1 − sigmoid(entropy of the weighted vote shares)) < 0.5 (weight spread over more
-than about three answers); confidence = mean reward of the winner's solutions < 0.5
-(the paper compares with the dataset's mean reward; one problem has none: mid-scale).
+than about three answers); confidence = mean reward of the winner's solutions <
+`min_confidence`. The paper's code compares with the dataset's mean reward:
+`min_confidence="dataset"` does that in `redraft eval`, which first runs the first phase
+alone on every problem (`calibration_values`: the k samples and their rewards), takes the
+mean reward over all scored samples of the evaluation (`calibrated_params`), records it, and
+runs every problem with that number. One problem has no dataset: a single run needs a number
+(default 0.5, mid-scale) and refuses "dataset".
 
 Each round refines every lineage's latest solution once, so round 2 improves round 1's
 refinements instead of re-refining the same parents (which, at a fixed temperature and
@@ -28,11 +33,13 @@ taken at the run's own sampling, the same for samples and refinements.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from redraft.context import Context, gather
+from redraft.context import BudgetExhausted, Context, gather
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.reward import StepReward, parse_reward, show_steps, split_steps
 from redraft.strategies.base import MAX_SAMPLES, Final, Strategy
@@ -103,21 +110,24 @@ class MAgICoRe(Strategy):
         temperature: float = Field(0.8, ge=0, description="sampling temperature (the paper's code: 0.8)")
         max_rounds: int = Field(3, ge=0, description="review-refine rounds on hard problems")
         min_agreement: float = Field(0.5, description="hard needs vote agreement below this")
-        min_confidence: float = Field(0.5, description="hard needs the winner's mean reward below this")
+        min_confidence: float | Literal["dataset"] = Field(
+            0.5, description="hard needs the winner's mean reward below this; \"dataset\" (the paper's "
+                             "code, `redraft eval` only): the mean reward of all initial samples of the "
+                             "evaluation, measured in a calibration pass before the real one")
         refine_top: int | None = Field(None, ge=1, description="refine the top n of the pool (None: all)")
 
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
+        self.require_calibrated()  # "dataset" is a number by now, or this is no evaluation
+        min_confidence = float(self.params.min_confidence)
         scorer = self.feedback or StepReward()
-        pool = await ctx.sample_candidates(problem, self.params.k, temperature=self.params.temperature)
-        await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
+        pool = await self._sample_and_score(problem, scorer, ctx)
         history: list[dict[str, object]] = []
         stop = "max_rounds"
         lineages = top_k(pool, self.params.k)[: self.params.refine_top]  # each lineage's latest
         for round_number in range(1, self.params.max_rounds + 1):
-            state = difficulty(top_k(pool, self.params.k), self.params.min_agreement,
-                               self.params.min_confidence)
+            state = difficulty(top_k(pool, self.params.k), self.params.min_agreement, min_confidence)
             history.append(state)
             if not state["hard"]:
                 stop = "easy" if round_number == 1 else "confident"
@@ -131,6 +141,25 @@ class MAgICoRe(Strategy):
             final.metadata.update(vote=weighted_vote(top).model_dump(), difficulty=history)
             ctx.update(final)
         return Final(candidate=final, stop_reason=stop)
+
+    def awaiting_calibration(self) -> dict[str, Any]:
+        return {"min_confidence": "dataset"} if self.params.min_confidence == "dataset" else {}
+
+    async def calibration_values(self, problem: Problem, ctx: Context) -> list[float]:
+        """The first phase alone: the rewards of this problem's scored samples (a budget cut keeps
+        those scored before it); min_confidence="dataset" is their mean over every problem."""
+        with contextlib.suppress(BudgetExhausted):
+            await self._sample_and_score(problem, self.feedback or StepReward(), ctx)
+        return [c.score for c in ctx.candidates if c.kind == "sample" and c.score is not None]
+
+    def calibrated_params(self, values: list[float]) -> dict[str, Any]:
+        return {"min_confidence": sum(values) / len(values)}
+
+    async def _sample_and_score(self, problem: Problem, scorer: FeedbackSource, ctx: Context,
+                                ) -> list[Candidate]:
+        pool = await ctx.sample_candidates(problem, self.params.k, temperature=self.params.temperature)
+        await gather(*(self._score(problem, c, scorer, ctx) for c in pool))
+        return pool
 
     async def _score(self, problem: Problem, candidate: Candidate, scorer: FeedbackSource,
                      ctx: Context) -> None:

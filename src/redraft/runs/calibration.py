@@ -1,0 +1,169 @@
+"""Parameters measured over a whole evaluation: a calibration pass before the real one.
+
+MAgICoRe's code calls a problem hard when its winner's confidence is below the *dataset's*
+mean reward, a number no single problem has. A strategy whose parameter waits for such a
+statistic says so (`Strategy.awaiting_calibration`, e.g. `magicore[min_confidence=dataset]`);
+the evaluation then, once per strategy spec and before any of its items:
+
+1. runs `calibration_values` on every problem (MAgICoRe: sample and score the k initial
+   solutions), each a run of its own in the store (stop reason "calibration"), under the
+   evaluation's sampling, per-problem budget and concurrency;
+2. hands the values of all problems, in problem order, to `calibrated_params` (MAgICoRe: their
+   mean), and records the result with the evaluation (`EvalConfig.calibration`): the numbers,
+   how many values and problems they came from, what the pass cost, its run ids;
+3. builds every item's strategy with those numbers (`Strategy.calibrate`), so each run's
+   strategy params hold the resolved number and say where it came from.
+
+Resume reads the recorded calibration back and never measures again. The pass's calls and
+tokens are added to the strategy's cost in the report (and said so in a note), never hidden.
+A problem whose calibration run fails is left out of the statistic and counted (`failed`); when
+no problem gives a value, every item of the spec fails with a `CalibrationError` (no fallback),
+and `resume` tries the calibration again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from redraft.context import Context
+from redraft.errors import RedraftError
+from redraft.models.managed import ManagedModel
+from redraft.runs.runner import run_strategy
+from redraft.strategies.base import Final, Strategy
+from redraft.tasks.base import Problem
+from redraft.trace import CallRecord, Candidate, Event
+
+
+class CalibrationError(RedraftError):
+    """A calibration pass gave no value: the items of its strategy fail rather than guess one."""
+
+
+class Calibration(BaseModel):
+    """What one strategy spec's calibration pass measured, as recorded with the evaluation."""
+
+    #: The resolved parameters, e.g. {"min_confidence": 0.6125}.
+    params: dict[str, Any]
+    #: How many values the statistic is over (MAgICoRe: scored initial samples) ...
+    samples: int
+    #: ... from how many problems (those whose calibration run finished).
+    problems: int
+    #: Problems whose calibration run failed: not in the statistic; the first error.
+    failed: int = 0
+    first_error: str | None = None
+    #: What the pass cost: counted in the strategy's cost in the report.
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    run_ids: list[str] = Field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def source(self) -> dict[str, Any]:
+        """Where the parameters came from, as each run of the evaluation records it."""
+        return {"from": "calibration pass", "samples": self.samples, "problems": self.problems}
+
+    def describe(self) -> str:
+        """`min_confidence=0.6125 (the statistic of 32 values over 8 problems)`, for the report."""
+        shown = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+                          for key, value in self.params.items())
+        text = (f"{shown} measured in a calibration pass over {self.samples} values from "
+                f"{self.problems} problems")
+        if self.failed:
+            text += f" ({self.failed} problems' calibration runs failed and are not in it)"
+        return text
+
+    def note(self) -> str:
+        """The report's line: the value, its base, and that its cost is in the strategy's."""
+        return (f"{self.describe()}; the pass's {self.calls} calls and {self.tokens} tokens are included "
+                "in the cost above")
+
+
+class CalibrationPass(Strategy):
+    """A strategy's calibration phase on one problem, run (and traced) as a strategy of its own."""
+
+    name = "calibration"
+    paper = "the calibration phase of the strategy it wraps"
+
+    def __init__(self, inner: Strategy) -> None:  # noqa: D107
+        self.inner = inner
+        self.params = inner.params
+        self.feedback = inner.feedback
+        self.values: list[float] = []
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.inner.full_name} (calibration)"
+
+    @property
+    def oracle(self) -> bool:
+        return self.inner.oracle
+
+    def all_roles(self) -> tuple[str, ...]:
+        return self.inner.all_roles()
+
+    async def solve(self, problem: Problem, ctx: Context) -> Final:
+        self.values = list(await self.inner.calibration_values(problem, ctx))
+        return Final(candidate=None, stop_reason="calibration")
+
+    def select(self, candidates: list[Candidate]) -> Candidate | None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.inner.describe(), "name": self.full_name, "calibration_pass": True}
+
+
+async def measure(
+    spec: str,
+    build: Callable[[], Strategy],
+    problems: Sequence[Problem],
+    models: Mapping[str, ManagedModel],
+    *,
+    limit: asyncio.Semaphore,
+    error_text: Callable[[Exception], str],
+    **run_options: Any,
+) -> Calibration:
+    """Run `build()`'s calibration phase on every problem (at most `limit` at once) and resolve its
+    awaited parameters from the values of all of them; `run_options` go to `run_strategy`."""
+
+    async def one(problem: Problem) -> tuple[list[float] | None, str | None, str | None, list[CallRecord]]:
+        """(values, run id, error, the calls it made): values None when the run failed."""
+        strategy = CalibrationPass(build())
+        calls: list[CallRecord] = []
+
+        def count(event: Event) -> None:
+            if isinstance(event, CallRecord) and event.error is None:
+                calls.append(event)
+
+        async with limit:
+            try:
+                outcome = await run_strategy(strategy, problem, models, listeners=[count], **run_options)
+            except Exception as exc:  # noqa: BLE001 - a problem that cannot be calibrated is left out, counted
+                return None, None, f"{problem.id}: {error_text(exc)}", calls
+        return strategy.values, outcome.run_id, None, calls
+
+    results = await asyncio.gather(*(one(p) for p in problems))  # in problem order: a reproducible sum
+    values = [v for got, _, _, _ in results if got is not None for v in got]
+    errors = [error for _, _, error, _ in results if error is not None]
+    calls = [c for _, _, _, made in results for c in made]
+    usage = {"calls": sum(max(1, len(c.texts)) for c in calls),
+             "prompt_tokens": sum(c.prompt_tokens for c in calls),
+             "completion_tokens": sum(c.completion_tokens for c in calls)}
+    if not values:
+        awaited = ", ".join(f"{k}={v}" for k, v in build().awaiting_calibration().items())
+        why = (f"{len(errors)} calibration runs failed, first: {errors[0]}" if errors
+               else "no value was scored")
+        raise CalibrationError(
+            f"{spec}: {awaited} needs values from the evaluation's calibration pass, but none of its "
+            f"{len(problems)} problems gave one ({why}; the pass spent {usage['calls']} calls, "
+            f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens); not run with a guessed value")
+    return Calibration(
+        params=build().calibrated_params(values), samples=len(values), problems=len(problems) - len(errors),
+        failed=len(errors), first_error=errors[0] if errors else None,
+        run_ids=[run_id for _, run_id, _, _ in results if run_id is not None], **usage,
+    )
