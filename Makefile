@@ -22,6 +22,8 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[all,test]'
+	# TRL's data helpers check the exports; --no-deps keeps torch (several GB) out: they need none.
+	$(VENV)/bin/python -m pip install --quiet --no-deps 'trl>=0.20'
 	touch $@
 
 run: $(INSTALLED)

@@ -71,6 +71,6 @@ def renamed(old: str, new: str) -> None:
 
 
 def main() -> None:
-    from redraft.cli import evaluating, listing, running, serving  # noqa: F401  (register the commands)
+    from redraft.cli import evaluating, exporting, listing, running, serving  # noqa: F401  (register the commands)
 
     app()

@@ -90,6 +90,7 @@ class GSM8K(NumericTask):
     name = "gsm8k"
     description = "GSM8K grade-school math word problems (test split, 1319), numeric answers"
     relative_path = "gsm8k/test.jsonl"
+    split = "test"
 
     def reference_of(self, record: dict[str, Any], path: Path, lineno: int) -> str:
         solution = str(require(record, ("answer",), path, lineno))
@@ -106,6 +107,7 @@ class MultiArith(NumericTask):
     name = "multiarith"
     description = "MultiArith one- and two-step arithmetic word problems (600), numeric answers"
     relative_path = "multiarith/test.jsonl"
+    split = "test"
     question_field = "input"
 
     def reference_of(self, record: dict[str, Any], path: Path, lineno: int) -> str:

@@ -83,6 +83,9 @@ class Task(ABC):
     needs_path: ClassVar[bool] = False
     #: The feedback source that grades a model-graded task, as listed (None: `score` uses a reference).
     graded_by: ClassVar[str | None] = None
+    #: Which split of a public benchmark the problems are ("test": training on them contaminates
+    #: every later evaluation on it, which an export warns about); None for a user's own file.
+    split: ClassVar[str | None] = None
 
     @property
     def judge(self) -> str | None:

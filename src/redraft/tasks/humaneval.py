@@ -122,6 +122,7 @@ class HumanEval(Task):
     """OpenAI HumanEval: 164 Python functions, pass = every unit test passes."""
 
     name = "humaneval"
+    split = "test"
     description = "HumanEval Python functions (164), scored by running unit tests in the sandbox"
     answer_type = "code"
 
