@@ -349,10 +349,12 @@ def export_rows(traces: list[ProblemTrace], options: ExportOptions) -> tuple[lis
 
 
 def _filtered(trace: ProblemTrace, options: ExportOptions) -> ProblemTrace:
+    """The candidates the options keep; one with no text (a run stored with --no-store-content)
+    has nothing to train on."""
     kept = [
-        c
-        for c in trace.candidates
-        if (options.max_round is None or c.round <= options.max_round)
+        c for c in trace.candidates
+        if c.text.strip()
+        and (options.max_round is None or c.round <= options.max_round)
         and (not options.models or c.model in options.models or c.model is None)
     ]
     return trace.model_copy(update={"candidates": kept})

@@ -74,20 +74,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
         message["redraft"] = metadata(job, [result])  # clients ignore it; it says what ran (and tools)
         return web.json_response(message, headers=headers(job, [result]))
     chat_stream = ChatStream(service, job, model=chat.model, keepalive_s=config.keepalive_s)
-    chat_stream.start()
     try:
-        failure = await chat_stream.hold(config.stream_hold_s)
-        if failure is not None:
-            raise failure
-        response = web.StreamResponse(
-            status=200,
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                "x-redraft-strategy": header_value(job.spec),
-            },
+        response = await chat_stream.open(
+            request, config.stream_hold_s,
+            {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+             "x-redraft-strategy": header_value(job.spec)},
         )
-        await response.prepare(request)
         translator = StreamTranslator(model=body["model"], message_id="msg_" + uuid.uuid4().hex)
         async for item in chat_stream.items():
             if isinstance(item, Comment):

@@ -199,15 +199,9 @@ def check_format(text: str, response_format: dict[str, Any] | None) -> None:
 
     try:
         jsonschema.validate(value, schema)
-    except jsonschema.ValidationError as exc:
+    except jsonschema.ValidationError as exc:  # the schema itself was checked by `prepare`
         raise ApiError(
             502,
             f"the strategy's final answer does not match the response_format schema: {exc.message}",
             code="invalid_final_output",
-        ) from exc
-    except jsonschema.SchemaError as exc:
-        raise ApiError(
-            400,
-            f"response_format's schema is not a valid JSON schema: {exc.message}",
-            param="response_format",
         ) from exc

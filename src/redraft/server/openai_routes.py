@@ -126,15 +126,10 @@ async def stream(request: web.Request, job: ChatJob) -> web.StreamResponse:
     chat_stream = ChatStream(
         request.app[server.SERVICE], job, model=job.request.model, keepalive_s=config.keepalive_s
     )
-    chat_stream.start()
     try:
-        failure = await chat_stream.hold(config.stream_hold_s)
-        if failure is not None:
-            raise failure
-        response = web.StreamResponse(
-            status=200, headers={**SSE_HEADERS, "x-redraft-strategy": header_value(job.spec)}
+        response = await chat_stream.open(
+            request, config.stream_hold_s, {**SSE_HEADERS, "x-redraft-strategy": header_value(job.spec)}
         )
-        await response.prepare(request)
         async for item in chat_stream.items():
             await response.write(encode(item))
             if isinstance(item, ApiError):

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
 from redraft.server.chat import ChatJob
 from redraft.server.errors import ApiError
 from redraft.server.service import ChoiceResult, Service, completion_id, metadata, now, usage_of
@@ -88,6 +90,17 @@ class ChatStream:
             await self.aclose()
             return self._held[2]
         return None
+
+    async def open(self, request: web.Request, hold_s: float, headers: dict[str, str]) -> web.StreamResponse:
+        """Start the runs, hold the response up to `hold_s` (a failure by then is raised, to be
+        answered with its real status), then commit to a 200 stream."""
+        self.start()
+        failure = await self.hold(hold_s)
+        if failure is not None:
+            raise failure
+        response = web.StreamResponse(status=200, headers=headers)
+        await response.prepare(request)
+        return response
 
     async def items(self) -> AsyncIterator[StreamItem]:
         n = self.job.request.n
