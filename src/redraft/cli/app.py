@@ -1,8 +1,8 @@
 """The `redraft` command: a thin layer over the library.
 
 Verbs do things: `redraft run PROMPT`, `redraft eval`, `redraft judge`. Nouns hold what was
-recorded, each with its verbs: `redraft runs list|show`, `redraft evals list|show|resume|report`
-(room for `serve`, `export`, `replicate`). The listings `strategies`, `tasks`, `feedback` stay.
+recorded, each with its verbs: `redraft runs list|show`, `redraft evals list|show|resume|report`;
+`redraft replicate STUDY` reruns a paper's claims. The listings `strategies`, `tasks`, `feedback` stay.
 A failure the user can fix (a `RedraftError`: a missing model, an unreachable endpoint, a bad
 parameter; or a path error) prints one line on stderr and exits 1; anything else is a bug and
 keeps its traceback.
@@ -71,6 +71,6 @@ def renamed(old: str, new: str) -> None:
 
 
 def main() -> None:
-    from redraft.cli import evaluating, exporting, listing, running, serving  # noqa: F401  (register the commands)
+    from redraft.cli import evaluating, exporting, listing, replicating, running, serving  # noqa: F401  (register the commands)
 
     app()

@@ -1,0 +1,12 @@
+"""Studies: the self-correction literature's findings as protocols anyone can rerun on their model.
+
+Importing a study module registers it (see `redraft.studies.registry`).
+"""
+
+from redraft.studies import flips, huang2023  # noqa: F401
+from redraft.studies.base import Claim, Finding, Study, StudyContext, StudyResult
+from redraft.studies.registry import STUDIES, get_study, register, study_info
+from redraft.studies.verdict import decide, n_to_decide
+
+__all__ = ["STUDIES", "Claim", "Finding", "Study", "StudyContext", "StudyResult", "decide", "get_study",
+           "n_to_decide", "register", "study_info"]

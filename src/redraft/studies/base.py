@@ -1,0 +1,266 @@
+"""A study: a paper's findings as claims, the evaluations that test them, and a verdict per claim.
+
+A study names its paper and its claims, each with the paper's own figure and where it is printed;
+`run(context)` runs the evaluations it needs through `StudyContext.evaluate` (each an ordinary
+evaluation, so `redraft evals show ID` and the HTML report work on it) and measures each claim as a
+paired effect with a 95% interval, whose verdict `redraft.studies.verdict.decide` gives. Numbers
+that an oracle made possible (a run stopped by the reference answer) say so (`oracle_conditioned`).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+from redraft.models.managed import ManagedModel
+from redraft.models.resolve import ModelConfig
+from redraft.report.summary import EvalSummary, summarize
+from redraft.runs.eval_store import ItemResult
+from redraft.runs.evaluation import EvalConfig, Evaluation
+from redraft.runs.metrics import StrategyMetrics, scored
+from redraft.runs.paired import mcnemar_exact, paired_bootstrap
+from redraft.runs.store import RunStore
+from redraft.studies.verdict import ClaimVerdict, Direction, VerdictName, decide
+
+
+class Claim(BaseModel):
+    """One finding of the paper, as a direction on a measured effect (compared with 0)."""
+
+    id: str
+    text: str  # the claim in words
+    effect: str  # what is measured, e.g. "acc(intrinsic) − acc(direct)"
+    direction: Direction
+    paper_figure: str  # the paper's own number(s)
+    citation: str  # where they are printed
+    oracle_conditioned: bool = False  # measured with oracle stopping: an upper bound, not a method
+
+
+class Measured(BaseModel):
+    """A paired effect: the mean of per-problem differences, its 95% bootstrap interval, McNemar's p."""
+
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    p_value: float | None
+    sd: float | None  # of the per-problem differences (for the n that would decide)
+
+
+def paired_effect(first: Sequence[bool], second: Sequence[bool]) -> Measured:
+    """mean(first) − mean(second) over paired problems, with its interval and McNemar's exact p."""
+    diffs = [int(a) - int(b) for a, b in zip(first, second, strict=True)]
+    n = len(diffs)
+    if n == 0:
+        return Measured(effect=None, ci_low=None, ci_high=None, n=0, p_value=None, sd=None)
+    mean = sum(diffs) / n
+    interval = paired_bootstrap(first, second)
+    assert interval is not None
+    return Measured(effect=mean, ci_low=interval[0], ci_high=interval[1], n=n,
+                    p_value=mcnemar_exact(diffs.count(1), diffs.count(-1)),
+                    sd=math.sqrt(max(0.0, sum(d * d for d in diffs) / n - mean * mean)))
+
+
+def paired_by_problem(first: dict[str, bool], second: dict[str, bool]) -> Measured:
+    shared = [pid for pid in first if pid in second]
+    return paired_effect([first[p] for p in shared], [second[p] for p in shared])
+
+
+class Finding(BaseModel):
+    """A claim measured on one subject (a comparison, or one strategy's round), with its verdict."""
+
+    claim: str
+    subject: str
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    p_value: float | None
+    verdict: VerdictName
+    n_needed: int | None = None
+    oracle_conditioned: bool = False
+    #: The claim's deciding row; the others (e.g. per round) are detail under it.
+    headline: bool = True
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def verdict_label(self) -> str:
+        return ClaimVerdict(verdict=self.verdict, n_needed=self.n_needed).label(self.n)
+
+
+def finding(claim: Claim, subject: str, measured: Measured, *, headline: bool = True,
+            **details: Any) -> Finding:
+    decided = decide(claim.direction, measured.effect, measured.ci_low, measured.ci_high, measured.n,
+                     sd=measured.sd)
+    return Finding(claim=claim.id, subject=subject, effect=measured.effect, ci_low=measured.ci_low,
+                   ci_high=measured.ci_high, n=measured.n, p_value=measured.p_value,
+                   verdict=decided.verdict, n_needed=decided.n_needed,
+                   oracle_conditioned=claim.oracle_conditioned, headline=headline, details=details)
+
+
+class CacheUse(BaseModel):
+    """How much of a study's model calls the response cache served (first drafts shared, reruns)."""
+
+    enabled: bool
+    calls: int = 0
+    cached_calls: int = 0
+    tokens: int = 0
+    cached_tokens: int = 0
+
+    def describe(self) -> str:
+        if not self.enabled:
+            return "response cache off (--no-cache): every call was made"
+        share = f" ({self.cached_calls / self.calls:.0%})" if self.calls else ""
+        return (f"{self.cached_calls} of {self.calls} model calls{share}, {self.cached_tokens} of "
+                f"{self.tokens} tokens, served from the response cache")
+
+
+class StudyResult(BaseModel):
+    study: str
+    paper: str
+    task: str
+    eval_ids: list[str]
+    claims: list[Claim]
+    findings: list[Finding]
+    cache: CacheUse
+    notes: list[str] = Field(default_factory=list)
+
+    def headline(self, claim_id: str) -> list[Finding]:
+        return [f for f in self.findings if f.claim == claim_id and f.headline]
+
+    def verdicts(self) -> dict[str, list[str]]:
+        """Per claim, the verdicts of its headline findings."""
+        return {c.id: [f.verdict for f in self.headline(c.id)] for c in self.claims}
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+@dataclass
+class Evaluated:
+    """One finished evaluation of a study: its id, summary and scored items per strategy."""
+
+    eval_id: str
+    summary: EvalSummary
+    items: dict[str, list[ItemResult]]
+    cache: CacheUse = field(default_factory=lambda: CacheUse(enabled=False))
+
+    def metrics(self, spec: str) -> StrategyMetrics:
+        return next(m for m in self.summary.strategies if m.strategy == spec)
+
+    def correct(self, spec: str) -> dict[str, bool]:
+        return {i.problem_id: i.correct for i in self.items[spec]}
+
+
+class StudyContext:
+    """What a study runs with: the task, the models and sampling of every evaluation, the store.
+
+    Every evaluation of a study gets the same seed, temperature and cache setting, so requests that
+    are the same (the first drafts every strategy starts from) are answered once and then from the
+    response cache, when the cache is on and the requests are deterministic (temperature 0 or a seed).
+    """
+
+    def __init__(
+        self, task: str, store: RunStore, *, limit: int | None = None,
+        generator: ModelConfig | None = None, roles: dict[str, ModelConfig] | None = None,
+        seed: int | None = None, temperature: float = 0.0, max_tokens: int = 512, concurrency: int = 4,
+        cache: bool = True, models: dict[str, ManagedModel] | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+        on_start: Callable[[Evaluation], None] | None = None,
+    ) -> None:
+        self.task = task
+        self.store = store
+        self.limit = limit
+        self.generator = generator or ModelConfig()
+        self.roles = roles or {}
+        self.seed = seed
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.concurrency = concurrency
+        self.cache = cache
+        self.models = models
+        self.on_item = on_item
+        self.on_start = on_start
+        self.evaluated: list[Evaluated] = []
+
+    def config(self, strategies: list[str]) -> EvalConfig:
+        return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=self.roles,
+                          limit=self.limit, seed=self.seed, temperature=self.temperature,
+                          max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache)
+
+    def evaluation(self, strategies: list[str]) -> Evaluation:
+        """The evaluation a study would run (built, so bad specs fail before any call)."""
+        return Evaluation(self.config(strategies), self.store, models=self.models, on_item=self.on_item)
+
+    async def evaluate(self, strategies: list[str]) -> Evaluated:
+        """Run `strategies` as one evaluation over the task's problems; scored items per strategy."""
+        evaluation = self.evaluation(strategies)
+        if self.on_start is not None:
+            self.on_start(evaluation)
+        await evaluation.run()
+        summary, items = summarize(self.store, evaluation.eval_id)
+        by_strategy = {spec: scored(group) for spec, group in items.items()}
+        done = Evaluated(eval_id=evaluation.eval_id, summary=summary, items=by_strategy,
+                         cache=self.cache_use([i for group in items.values() for i in group]))
+        self.evaluated.append(done)
+        return done
+
+    def cache_use(self, items: Sequence[ItemResult]) -> CacheUse:
+        """Calls and tokens of these items' runs, and how many of them came from the cache."""
+        cache_on = self.cache or (self.models is not None
+                                  and any(m.cache is not None for m in self.models.values()))
+        use = CacheUse(enabled=cache_on)
+        for item in items:
+            if item.run_id is None:
+                continue
+            for call in self.store.get_run(item.run_id).call_records:
+                tokens = call.prompt_tokens + call.completion_tokens
+                use.calls += 1
+                use.tokens += tokens
+                if call.cached:
+                    use.cached_calls += 1
+                    use.cached_tokens += tokens
+        return use
+
+    def total_cache(self) -> CacheUse:
+        total = CacheUse(enabled=any(e.cache.enabled for e in self.evaluated) or self.cache)
+        for e in self.evaluated:
+            total.calls += e.cache.calls
+            total.cached_calls += e.cache.cached_calls
+            total.tokens += e.cache.tokens
+            total.cached_tokens += e.cache.cached_tokens
+        return total
+
+    @property
+    def eval_ids(self) -> list[str]:
+        return [e.eval_id for e in self.evaluated]
+
+
+class Study(ABC):
+    """A named protocol: its paper, its claims, and `run`, which measures every claim."""
+
+    name: ClassVar[str]
+    paper: ClassVar[str]
+    summary: ClassVar[str]
+    claims: ClassVar[tuple[Claim, ...]]
+    #: The strategy specs its evaluations run (listed by `redraft replicate --list`).
+    strategies: ClassVar[tuple[str, ...]]
+
+    class Params(BaseModel):
+        pass
+
+    def claim(self, claim_id: str) -> Claim:
+        return next(c for c in self.claims if c.id == claim_id)
+
+    @abstractmethod
+    async def run(self, context: StudyContext) -> StudyResult: ...
+
+    def result(self, context: StudyContext, findings: list[Finding], notes: list[str] | None = None
+               ) -> StudyResult:
+        return StudyResult(study=self.name, paper=self.paper, task=context.task, eval_ids=context.eval_ids,
+                           claims=list(self.claims), findings=findings, cache=context.total_cache(),
+                           notes=notes or [])
