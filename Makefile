@@ -1,10 +1,15 @@
 # Two commands for a newcomer: `make run` (install, then refine a question on the embedded
 # model) and `make test` (install, then run the whole test suite). Both install every extra
-# (`.[all,test]`); `pip install redraft` alone is the small core.
+# (`.[all,test]`, and `.[train]` on the CPU torch where its wheel is at hand); `pip install redraft`
+# alone is the small core.
 
 PYTHON ?= python3
 VENV ?= .venv
 PROMPT ?= What is 17 * 23? Answer with a number.
+
+# `redraft train`'s tests need torch: the CPU wheel, pinned (a local wheel, e.g. in /opt/wheels; from
+# PyPI a bare `torch` brings several GB of CUDA libraries, so it is never installed unpinned).
+TORCH_CPU ?= torch==2.13.0+cpu
 
 # llama-cpp-python compiles from source. A native build crashes at the first token on VMs
 # whose CPU advertises AVX-512/AMX it cannot run, so build for AVX2 explicitly.
@@ -24,6 +29,12 @@ $(INSTALLED): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[all,test]'
 	# TRL's data helpers check the exports; --no-deps keeps torch (several GB) out: they need none.
 	$(VENV)/bin/python -m pip install --quiet --no-deps 'trl>=0.20'
+	# The [train] extra (TRL, PEFT, accelerate, torch) on the pinned CPU torch, where that wheel exists.
+	if $(VENV)/bin/python -m pip install --quiet '$(TORCH_CPU)'; then \
+	  $(VENV)/bin/python -m pip install --quiet -e '.[train]'; \
+	else \
+	  echo "note: $(TORCH_CPU) is not installable here; skipping the [train] extra (its tests skip)"; \
+	fi
 	touch $@
 
 run: $(INSTALLED)

