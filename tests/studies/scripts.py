@@ -15,7 +15,7 @@ from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
 from redraft.strategies.critical import IMPROVE_PROMPT, REVIEW_PROMPT
 from redraft.strategies.self_refine import REFINE_INSTRUCTION
-from redraft.studies import StudyContext, StudyResult, get_study
+from redraft.studies import Study, StudyContext, StudyResult, get_study
 from redraft.tasks import MultiArith
 
 PROBLEMS = MultiArith().load(limit=40)
@@ -24,6 +24,10 @@ ANSWER = re.compile(r"The answer is (-?[\d.]+)\.")
 
 #: (problem index, round, previous answer right) -> the refined answer is right
 Policy = Callable[[int, int, bool], bool]
+#: (problem index, the answer under review is right) -> the critic says "VERDICT: correct"
+Critic = Callable[[int, bool], bool]
+#: (problem index, sample seed) -> that sample is right
+SampleRule = Callable[[int, int], bool]
 
 
 def answer(index: int, right: bool) -> str:
@@ -44,14 +48,51 @@ def is_right(index: int, text: str) -> bool:
     return match is not None and match.group(1) == PROBLEMS[index].reference
 
 
-def replies(draft_right: Callable[[int], bool], policy: Policy) -> Callable[[list[dict[str, Any]]], str]:
+def always_revise(index: int, right: bool) -> bool:
+    """A critic that cannot tell: it asks for a revision of every answer."""
+    return False
+
+
+def sees_the_truth(index: int, right: bool) -> bool:
+    """A strong critic: it approves exactly the right answers."""
+    return right
+
+
+def always_approves(index: int, right: bool) -> bool:
+    return True
+
+
+def critique(index: int, text: str, critic: Critic) -> str:
+    """self_refine's critic on the answer its prompt quotes, ending in a VERDICT line."""
+    candidate = text.rpartition("Proposed answer:")[2]
+    if critic(index, is_right(index, candidate)):
+        return "The steps check out.\nVERDICT: correct"
+    return "Check step 2 again.\nVERDICT: revise"
+
+
+def critic_replies(critic: Critic) -> Callable[[list[dict[str, Any]]], str]:
+    """A model that is only ever asked to critique (bound to the `critic` role)."""
     def reply(messages: list[dict[str, Any]]) -> str:
+        text = messages[-1]["content"]
+        return critique(problem_index(text), text, critic)
+
+    return reply
+
+
+def replies(draft_right: Callable[[int], bool], policy: Policy, *, critic: Critic = always_revise,
+            sample_right: SampleRule | None = None) -> Callable[..., str]:
+    """The generator: drafts (and, sampled at temperature > 0 with a seed, samples by `sample_right`),
+    its own critiques by `critic`, Huang et al.'s review, and refinements by `policy`."""
+    def reply(messages: list[dict[str, Any]], sampling: dict[str, Any] | None = None) -> str:
         index = problem_index(messages[0]["content"])
         last = messages[-1]["content"]
-        if len(messages) == 1:
+        if len(messages) == 1 and last in INDEX:
+            sampling = sampling or {}
+            if sample_right is not None and sampling.get("temperature") and sampling.get("seed") is not None:
+                return answer(index, sample_right(index, sampling["seed"]))
             return answer(index, draft_right(index))
-        if "VERDICT" in last:  # self_refine's critic: always asks for a revision
-            return "Check step 2 again.\nVERDICT: revise"
+        if "VERDICT" in last and REFINE_INSTRUCTION not in last:  # self_refine's critic, by the generator
+            return critique(index, last, critic)
         if last == REVIEW_PROMPT:
             return "Step 2 may be wrong."
         if IMPROVE_PROMPT in last or REFINE_INSTRUCTION in last:
@@ -82,10 +123,19 @@ def keeps_its_answer(index: int, round_number: int, was_right: bool) -> bool:
     return was_right
 
 
-def run_study(name: str, tmp_path: Path, draft_right: Callable[[int], bool], policy: Policy, *,
-              limit: int, cache: bool = True) -> StudyResult:
+def run_study(name: str | Study, tmp_path: Path, draft_right: Callable[[int], bool], policy: Policy, *,
+              limit: int, cache: bool = True, self_critic: Critic = always_revise,
+              strong_critic: Critic | None = None, sample_right: SampleRule | None = None,
+              seed: int | None = None) -> StudyResult:
+    """Run a study on the scripted generator; `strong_critic` binds a second scripted model (named
+    "strong", so the cache never mixes the two) to the `critic` role."""
     cached = ResponseCache(tmp_path / "cache.db") if cache else None
-    model = ManagedModel(ScriptedModel(replies(draft_right, policy)), cache=cached)
+    generator = replies(draft_right, policy, critic=self_critic, sample_right=sample_right)
+    models = {"generator": ManagedModel(ScriptedModel(generator), cache=cached)}
+    if strong_critic is not None:
+        models["critic"] = ManagedModel(ScriptedModel(critic_replies(strong_critic), name="strong"),
+                                        cache=cached)
     context = StudyContext("multiarith", RunStore(tmp_path / "runs.db"), limit=limit, concurrency=1,
-                           cache=cache, models={"generator": model})
-    return asyncio.run(get_study(name).run(context))
+                           cache=cache, models=models, seed=seed)
+    study = get_study(name) if isinstance(name, str) else name
+    return asyncio.run(study.run(context))

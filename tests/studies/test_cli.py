@@ -9,7 +9,13 @@ from typer.testing import CliRunner
 
 from redraft.cli import app, replicating  # noqa: F401  (register the commands)
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
-from tests.studies.scripts import breaks_right_answers, replies, seventy_percent
+from tests.studies.scripts import (
+    breaks_right_answers,
+    critic_replies,
+    replies,
+    sees_the_truth,
+    seventy_percent,
+)
 
 runner = CliRunner()
 
@@ -61,3 +67,33 @@ def test_replicate_without_a_task_or_with_an_unknown_study_is_one_line() -> None
     assert result.exit_code == 1 and "give --task" in result.output
     result = runner.invoke(app, ["replicate", "nope", "--task", "multiarith"])
     assert result.exit_code == 1 and "unknown study 'nope'" in result.output
+
+
+def test_replicate_strong_verifier_binds_the_critic_model_and_says_when_there_is_none(tmp_path) -> None:
+    generator = replies(seventy_percent, breaks_right_answers)
+    strong = critic_replies(sees_the_truth)
+
+    def respond(body: dict) -> FakeReply:
+        return FakeReply((strong if body["model"] == "strong" else generator)(body["messages"]))
+
+    server = FakeOpenAIServer(respond=respond)
+    with serve(server):
+        args = ["replicate", "strong_verifier", "--task", "multiarith", "--limit", "20", "--base-url",
+                server.base_url, "--model", "fake", "--db", str(tmp_path / "runs.db"), "--json"]
+        result = runner.invoke(app, [*args, "--critic-model", "strong"])
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert len(out["eval_ids"]) == 2
+        assert {f["claim"]: f["verdict"] for f in out["findings"]} == {
+            "strong_gt_self": "reproduced", "oracle_gt_self": "reproduced"}
+        assert out["findings"][0]["details"]["critic"] == "strong"
+        # The critic bound to the generator's own model is no strong critic: said, and not measured.
+        same = runner.invoke(app, [*args, "--role", "critic=fake"])
+        assert same.exit_code == 0, same.output
+        out = json.loads(same.stdout)
+        assert len(out["eval_ids"]) == 1 and out["findings"][0]["n"] == 0
+        assert out["findings"][0]["verdict"] == "inconclusive"
+        assert any("no critic role is bound" in note for note in out["notes"])
+        table = runner.invoke(app, args[:-1])
+        assert table.exit_code == 0, table.output
+        assert "nothing measured" in table.stdout and "inconclusive at n=0" in table.stdout

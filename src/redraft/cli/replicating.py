@@ -107,6 +107,7 @@ def render_study(result: StudyResult) -> None:
         for f in [f for f in result.findings if f.claim == claim.id]:
             verdict = f.verdict_label if f.headline else f"({f.verdict_label})"
             needed = "" if f.verdict != "inconclusive" else ("≈" + str(f.n_needed) if f.n_needed else
+                                                             "nothing measured" if f.n == 0 else
                                                              "none: effect 0")
             interval = (f"{percent(f.effect)} [{percent(f.ci_low)}, {percent(f.ci_high)}]"
                         if f.effect is not None else "–")

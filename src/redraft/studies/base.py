@@ -187,18 +187,45 @@ class StudyContext:
         self.on_start = on_start
         self.evaluated: list[Evaluated] = []
 
-    def config(self, strategies: list[str]) -> EvalConfig:
-        return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=self.roles,
+    def config(self, strategies: list[str], *, without: Sequence[str] = ()) -> EvalConfig:
+        roles = {role: config for role, config in self.roles.items() if role not in without}
+        return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=roles,
                           limit=self.limit, seed=self.seed, temperature=self.temperature,
                           max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache)
 
-    def evaluation(self, strategies: list[str]) -> Evaluation:
-        """The evaluation a study would run (built, so bad specs fail before any call)."""
-        return Evaluation(self.config(strategies), self.store, models=self.models, on_item=self.on_item)
+    def evaluation(self, strategies: list[str], *, without: Sequence[str] = ()) -> Evaluation:
+        """The evaluation a study would run (built, so bad specs fail before any call). Roles named in
+        `without` are unbound in it, so their calls fall back as usual (a critic to the generator)."""
+        models = (None if self.models is None
+                  else {role: model for role, model in self.models.items() if role not in without})
+        return Evaluation(self.config(strategies, without=without), self.store, models=models,
+                          on_item=self.on_item)
 
-    async def evaluate(self, strategies: list[str]) -> Evaluated:
-        """Run `strategies` as one evaluation over the task's problems; scored items per strategy."""
-        evaluation = self.evaluation(strategies)
+    def bound(self, role: str) -> bool:
+        """Whether `role` has a model of its own, other than the generator's (the same model and
+        endpoint bound again, or the same model object, is not one)."""
+        if self.models is not None:
+            model = self.models.get(role)
+            return model is not None and model is not self.models.get("generator")
+        config = self.roles.get(role)
+        if config is None:
+            return False
+        return ((config.model, config.base_url or self.generator.base_url)
+                != (self.generator.model, self.generator.base_url))
+
+    def describe(self, role: str) -> str:
+        """The model a role is bound to, in words (for a study's notes)."""
+        if self.models is not None and role in self.models:
+            return self.models[role].name
+        config = self.roles.get(role)
+        if config is None:
+            return "the generator"
+        return config.model or "the endpoint's own model"  # no URL: it may carry credentials
+
+    async def evaluate(self, strategies: list[str], *, without: Sequence[str] = ()) -> Evaluated:
+        """Run `strategies` as one evaluation over the task's problems; scored items per strategy.
+        Roles named in `without` are unbound for it (see `evaluation`)."""
+        evaluation = self.evaluation(strategies, without=without)
         if self.on_start is not None:
             self.on_start(evaluation)
         await evaluation.run()
