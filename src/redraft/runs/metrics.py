@@ -10,30 +10,16 @@ and a paired bootstrap interval. docs/numbers.md states every definition.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
 from redraft.runs.calibration import Calibration
 from redraft.runs.eval_store import ItemResult
-from redraft.runs.paired import mcnemar_exact, paired_bootstrap
+from redraft.runs.paired import mcnemar_exact, paired_bootstrap, wilson_interval  # noqa: F401  (re-exported)
 from redraft.strategies.base import StrategyError
 from redraft.strategies.registry import parse_spec
 from redraft.strategies.voting import vote
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval: honest at small n and near 0 or 1, unlike the normal one.
-
-    With n = 0 nothing is known: the interval is all of (0, 1), never a confident (0, 0).
-    """
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def ratio(numerator: int, denominator: int) -> float | None:

@@ -23,7 +23,7 @@ from redraft.report.summary import EvalSummary, summarize
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.metrics import StrategyMetrics, scored
-from redraft.runs.paired import mcnemar_exact, paired_bootstrap
+from redraft.runs.paired import mcnemar_exact, newcombe_paired
 from redraft.runs.store import RunStore
 from redraft.studies.verdict import ClaimVerdict, Direction, VerdictName, decide
 
@@ -41,7 +41,8 @@ class Claim(BaseModel):
 
 
 class Measured(BaseModel):
-    """A paired effect: the mean of per-problem differences, its 95% bootstrap interval, McNemar's p."""
+    """A paired effect: the mean of per-problem differences, its 95% interval (Newcombe's for paired
+    proportions), McNemar's exact p."""
 
     effect: float | None
     ci_low: float | None
@@ -58,7 +59,10 @@ def paired_effect(first: Sequence[bool], second: Sequence[bool]) -> Measured:
     if n == 0:
         return Measured(effect=None, ci_low=None, ci_high=None, n=0, p_value=None, sd=None)
     mean = sum(diffs) / n
-    interval = paired_bootstrap(first, second)
+    # Newcombe's interval, not the paired bootstrap: with few discordant pairs the bootstrap's
+    # percentiles collapse (to [0, 0] when the sides never disagree), and a verdict read off a
+    # collapsed interval would call ten identical answers proof of "no difference".
+    interval = newcombe_paired(first, second)
     assert interval is not None
     return Measured(effect=mean, ci_low=interval[0], ci_high=interval[1], n=n,
                     p_value=mcnemar_exact(diffs.count(1), diffs.count(-1)),

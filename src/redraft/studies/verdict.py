@@ -10,8 +10,9 @@ right→wrong minus wrong→right) with a threshold, 0 unless stated, in one of 
   `low >= t` for `<`, `low > t` for `<=`;
 - **inconclusive at this n** otherwise: the interval holds outcomes on both sides.
 
-So an inclusive claim ("intrinsic ≤ direct") is reproduced by an interval that is exactly 0
-(the two sides never disagreed), and a strict one ("oracle > direct") is contradicted by it.
+The interval comes from the caller: studies use Newcombe's interval for paired proportions
+(`redraft.runs.paired.newcombe_paired`), which straddles 0 when the two sides never disagree, so an
+observed effect of exactly 0 decides no claim.
 
 The n it would take to decide (inconclusive verdicts only) is a normal approximation from the
 observed effect d and the per-problem standard deviation s of the paired differences:
