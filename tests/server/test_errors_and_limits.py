@@ -192,3 +192,16 @@ def test_unknown_routes_and_methods_are_json_errors(served: Any) -> None:
     with served() as s:
         assert error_of(raw("GET", s.url + "/v1/nothing"))["type"] == "not_found_error"
         assert raw("GET", s.v1 + CHAT).status == 405
+
+
+def test_stream_options_without_a_stream_are_refused(served: Any) -> None:
+    with served() as s:
+        body = {"model": "direct/fake-model", "messages": [{"role": "user", "content": "q"}],
+                "stream_options": {"include_usage": True}}
+        response = raw("POST", s.v1 + "/chat/completions", body)
+        assert response.status == 400
+        error = response.json()["error"]
+        assert error["param"] == "stream_options" and "stream" in error["message"]
+        assert s.upstream.requests == []
+        streamed = raw("POST", s.v1 + "/chat/completions", body | {"stream": True})
+        assert streamed.status == 200

@@ -42,6 +42,9 @@ def serve(
     timeout: o.Timeout = 120.0,
     no_store_content: Annotated[bool, typer.Option(
         "--no-store-content", help="Record each request's facts but none of its text.")] = False,
+    allow_code_execution: Annotated[bool, typer.Option(
+        "--allow-code-execution", help="Serve specs that run model-written code in the sandbox "
+        "(progco[execution=python], @tests, reflexion); refused by default.")] = False,
     db: o.Db = None,
 ) -> None:
     """Serve strategies to any OpenAI or Anthropic client: point its base URL here."""
@@ -54,7 +57,11 @@ def serve(
         o.check_counts(positive={"max_calls_per_request": max_calls_per_request, "max_n": max_n,
                                  "max_tokens_per_request": max_tokens_per_request, "timeout": timeout})
         if strategy is not None:
-            build_strategy(strategy).require_calibrated()  # a bad default is refused now, not at a request
+            default = build_strategy(strategy)
+            default.require_calibrated()  # a bad default is refused now, not at a request
+            if default.executes_code and not allow_code_execution:
+                raise UsageError(f"--strategy {strategy} runs model-written code in the sandbox; "
+                                 "add --allow-code-execution to serve it")
         generator = ModelConfig(base_url=upstream, api_key=upstream_api_key)
         keys = o.parse_role_keys(role_api_keys)
         bound: dict[str, ModelConfig] = {}
@@ -67,7 +74,7 @@ def serve(
             port=port, strategy=strategy, roles=bound, max_calls_per_request=max_calls_per_request,
             max_tokens_per_request=max_tokens_per_request, max_n=max_n, max_body_bytes=max_body_bytes,
             stream_hold_s=stream_hold, upstream_timeout_s=timeout, store_content=not no_store_content,
-            store_path=Path(db) if db else None)
+            allow_code_execution=allow_code_execution, store_path=Path(db) if db else None)
         if not api_key and not is_loopback(host):
             typer.echo(f"warning: serving on {host} with no --api-key: anyone who reaches it spends your "
                        "upstream's tokens", err=True)

@@ -45,6 +45,7 @@ class ProgramFeedback(Source):
     """Verifies the candidate's extracted answer with a model-written program."""
 
     name = "program"
+    executes_code = True  # the model's verify() runs (a server may refuse it)
     description = "the model writes verify(answer); the sandbox runs it (ProgCo)"
     roles = ("verifier",)
 

@@ -40,6 +40,7 @@ class TestsFeedback(Source):
 
     __test__ = False  # not a pytest class
     name = "tests"
+    executes_code = True  # the candidate's code runs (a server may refuse it)
     description = "visible unit tests run in the sandbox; failing tests listed (hidden=true: an oracle)"
 
     class Params(BaseModel):

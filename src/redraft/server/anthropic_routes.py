@@ -57,7 +57,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     config = request.app[server.CONFIG]
     server.check_limits(config, 1, len(chat.messages))
     selection = select(chat.model, chat.redraft, config.strategy)
-    job = prepare(chat, selection, server.budget_of(config))
+    job = prepare(
+        chat, selection, server.budget_of(config), allow_code_execution=config.allow_code_execution
+    )
     request[server.MODE] = job.strategy.name
     service = request.app[server.SERVICE]
     if not chat.stream:

@@ -78,7 +78,9 @@ class ChatJob:
 RESERVED_PARAMS = {"task", "feedback", "strategy"}
 
 
-def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJob:
+def prepare(
+    request: ChatRequest, selection: Selection, budget: Budget, *, allow_code_execution: bool = False
+) -> ChatJob:
     """Check the request and build its strategy; anything wrong is a 400 naming the field."""
     spec = selection.strategy or "direct"
     reserved = sorted(RESERVED_PARAMS & set(selection.params))
@@ -91,6 +93,14 @@ def prepare(request: ChatRequest, selection: Selection, budget: Budget) -> ChatJ
         raise ApiError(
             400, f"strategy {spec!r}: {exc}", param="redraft.strategy", code="bad_strategy"
         ) from exc
+    if strategy.executes_code and not allow_code_execution:
+        raise ApiError(
+            403,
+            f"strategy {spec!r} runs model-written code, which this server does not allow "
+            "(its operator can start it with --allow-code-execution)",
+            param="redraft.strategy",
+            code="code_execution_disabled",
+        )
     messages = [m.model_dump(exclude_none=True) for m in request.messages]
     last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
     if last_user is None:

@@ -35,6 +35,9 @@ class ServerConfig(BaseModel):
     #: Per choice: one strategy run may make at most this many calls / spend this many tokens.
     max_calls_per_request: int | None = Field(64, ge=1)
     max_tokens_per_request: int | None = Field(None, ge=1)
+    #: Specs that run model-written code in the sandbox (ProgCo's python checker, `@tests`,
+    #: reflexion) are refused unless allowed: a client's prompt steers what that code does.
+    allow_code_execution: bool = False
     #: How long a stream waits for the hidden stages before it commits to 200 (an early failure
     #: still gets its real status), and how often it then sends a keep-alive comment.
     stream_hold_s: float = Field(10.0, ge=0)

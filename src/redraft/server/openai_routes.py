@@ -66,7 +66,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     service = request.app[server.SERVICE]
     if selection.strategy is None and server.FORWARDER in request.app:
         return await passthrough(request, body, chat.stream)
-    job = prepare(chat, selection, server.budget_of(request.app[server.CONFIG]))
+    config = request.app[server.CONFIG]
+    job = prepare(
+        chat, selection, server.budget_of(config), allow_code_execution=config.allow_code_execution
+    )
     request[server.MODE] = job.strategy.name  # a registered name: a bounded metrics label
     if chat.stream:
         return await stream(request, job)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class ChatMessage(BaseModel):
@@ -67,6 +67,14 @@ class ChatRequest(BaseModel):
         """OpenAI's API types `n` and `stream` as nullable, and clients send null for "default"."""
         if value is None:
             return 1 if info.field_name == "n" else False
+        return value
+
+    @field_validator("stream_options")
+    @classmethod
+    def _stream_options_need_a_stream(cls, value: Any, info: ValidationInfo) -> Any:
+        """As OpenAI: options for a stream that is not asked for are a mistake worth naming."""
+        if value is not None and not info.data.get("stream"):
+            raise ValueError("only allowed when `stream` is true")
         return value
 
 

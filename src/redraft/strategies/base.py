@@ -85,6 +85,12 @@ class Strategy(ABC):
     def oracle(self) -> bool:
         return bool(getattr(self.feedback, "oracle", False))
 
+    @property
+    def executes_code(self) -> bool:
+        """Whether a run may execute model-written code in the sandbox, its own or its feedback
+        source's: `redraft serve` refuses such specs unless its operator allows them."""
+        return bool(getattr(self.feedback, "executes_code", False))
+
     def all_roles(self) -> tuple[str, ...]:
         """The roles a run of this strategy may call: its own and its feedback source's."""
         return _unique(self.roles + tuple(getattr(self.feedback, "roles", ())))
@@ -160,6 +166,10 @@ class Composed(Strategy):
     @property
     def oracle(self) -> bool:
         return self.drafter.oracle or self.outer.oracle
+
+    @property
+    def executes_code(self) -> bool:
+        return self.drafter.executes_code or self.outer.executes_code
 
     def all_roles(self) -> tuple[str, ...]:
         return _unique(self.drafter.all_roles() + self.outer.all_roles())

@@ -133,6 +133,10 @@ class ProgCo(Strategy):
 
     params: Params
 
+    @property
+    def executes_code(self) -> bool:
+        return self.params.execution == "python" or super().executes_code
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         if self.params.max_rounds == 0:  # nothing will be verified, so no program is written
             candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))

@@ -148,6 +148,10 @@ class Reflexion(Strategy):
 
     params: Params
 
+    @property
+    def executes_code(self) -> bool:
+        return True  # the candidate's program runs against its tests, given or self-written
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         source = self.feedback or TestsFeedback()
         written = self.feedback is None and (self.params.tests == "written"
