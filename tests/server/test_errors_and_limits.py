@@ -205,3 +205,19 @@ def test_stream_options_without_a_stream_are_refused(served: Any) -> None:
         assert s.upstream.requests == []
         streamed = raw("POST", s.v1 + "/chat/completions", body | {"stream": True})
         assert streamed.status == 200
+
+
+def test_a_body_that_trickles_in_times_out_with_a_408(served: Any) -> None:
+    with served(body_timeout_s=0.3) as s:
+        host, port = s.url.split("//", 1)[1].split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":")
+            sock.settimeout(5)
+            started = time.monotonic()
+            received = sock.recv(65536)
+            waited = time.monotonic() - started
+        assert received.startswith(b"HTTP/1.1 408"), received[:200]
+        assert b"body_timeout" in received
+        assert waited < 4
+        assert s.upstream.requests == []

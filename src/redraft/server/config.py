@@ -30,6 +30,9 @@ class ServerConfig(BaseModel):
     #: Role bindings (`--role critic=MODEL[@URL]`), shared by every request.
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    #: A body not received in full within this many seconds is a 408 (aiohttp itself waits forever,
+    #: so a client trickling its body would hold a connection).
+    body_timeout_s: float = Field(30.0, gt=0)
     max_messages: int = Field(1000, ge=1)
     max_n: int = Field(8, ge=1)
     #: Per choice: one strategy run may make at most this many calls / spend this many tokens.

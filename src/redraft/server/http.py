@@ -6,6 +6,7 @@ Kept apart from `app` (which wires routes to handlers) so the route modules impo
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -33,12 +34,18 @@ def budget_of(config: ServerConfig) -> Budget:
 
 async def read_json(request: web.Request) -> Any:
     """The body as JSON; unreadable or too large is the client's error, with the status saying which."""
+    config = request.app[CONFIG]
     try:
-        raw = await request.read()
+        async with asyncio.timeout(config.body_timeout_s):
+            raw = await request.read()
+    except TimeoutError as exc:
+        raise ApiError(
+            408, f"the body did not arrive within {config.body_timeout_s:g} s", code="body_timeout"
+        ) from exc
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(
             413,
-            f"the body is over the server's limit of {request.app[CONFIG].max_body_bytes} bytes",
+            f"the body is over the server's limit of {config.max_body_bytes} bytes",
             code="body_too_large",
         ) from exc
     try:
