@@ -213,6 +213,9 @@ def test_runs_list_and_show_with_their_options(endpoint: FakeOpenAIServer) -> No
     assert detail["prompt"] == "Second?"
     calls = redraft("runs", "show", newest[0]["id"], "--calls")
     assert calls.returncode == 0 and "call 1 · generator" in calls.stdout
+    # Options before the subcommand belong to the old spelling: refused, not silently dropped.
+    misplaced = redraft("runs", "-n", "1", "list")
+    assert misplaced.returncode == 1 and "put -n/--limit after the subcommand" in misplaced.stderr
 
 
 def test_old_run_spellings_still_work_and_say_what_replaced_them(endpoint: FakeOpenAIServer) -> None:

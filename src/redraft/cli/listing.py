@@ -11,6 +11,7 @@ from rich.table import Table
 
 from redraft.cli import options as o
 from redraft.cli.app import app, renamed, runs_app, stdout, user_errors
+from redraft.errors import UsageError
 from redraft.feedback.registry import feedback_sources
 from redraft.runs.store import RunStore
 from redraft.strategies.registry import STRATEGIES, strategy_info
@@ -81,6 +82,13 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
 ) -> None:
     """Recorded runs: list them, show one."""
+    given = [name for name in ("limit", "db", "as_json")
+             if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"]
+    if ctx.invoked_subcommand is not None and given:  # `runs -n 5 list` would silently list 20
+        flags = {"limit": "-n/--limit", "db": "--db", "as_json": "--json"}
+        with user_errors():
+            raise UsageError(f"put {', '.join(flags[g] for g in given)} after the subcommand: "
+                             f"redraft runs {ctx.invoked_subcommand} ...")
     if ctx.invoked_subcommand is None:  # the old spelling, `redraft runs [-n N] [--json]`
         renamed("runs", "runs list")
         list_runs(limit, db, as_json)
