@@ -325,7 +325,10 @@ class Context:
             "model": first.model or model.name,
             "text": first.text if n == 1 else "",
             "texts": [c.text for c in completions] if n > 1 else [],
-            "finish_reason": first.finish_reason,
+            # One reason per call: with n > 1, "length" if any sample was cut off, so the truncated
+            # share of calls counts a batch with a cut sample (the first's reason alone hid it).
+            "finish_reason": ("length" if any(c.finish_reason == "length" for c in completions)
+                              else first.finish_reason),
             "prompt_tokens": sum(c.prompt_tokens for c in completions),
             "completion_tokens": sum(c.completion_tokens for c in completions),
             "latency_s": max(c.latency_s for c in completions),

@@ -9,6 +9,7 @@ import pytest
 from redraft.context import Budget, BudgetExhausted, Context, gather
 from redraft.models.base import ModelError
 from redraft.models.scripted import ScriptedModel
+from redraft.trace import CallRecord
 from tests.helpers import managed
 
 
@@ -78,3 +79,14 @@ def test_an_unknown_role_is_an_error_not_a_fallback() -> None:
         asyncio.run(ctx.ask("rewarder", "hi"))
     with pytest.raises(RoleError, match="unknown role 'judgee'"):
         Context({"generator": generator, "judgee": generator})
+
+
+def test_a_batch_with_a_cut_off_sample_is_traced_as_truncated() -> None:
+    model = ScriptedModel(["short", "one two three four five six seven eight nine ten"])
+    records: list[CallRecord] = []
+    ctx = Context({"generator": managed(model)}, listeners=[records.append])
+    completions = asyncio.run(ctx.complete_n("generator", [{"role": "user", "content": "q"}], 2,
+                                             max_tokens=4))
+    assert [c.finish_reason for c in completions] == ["stop", "length"]
+    [call] = [r for r in records if isinstance(r, CallRecord)]
+    assert call.finish_reason == "length"  # the first sample's "stop" alone would hide the cut one

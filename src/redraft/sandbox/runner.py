@@ -19,6 +19,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 
+from redraft.errors import RedraftError
+
 from . import _cgroup, _detect
 from . import _isolation as iso
 from ._detect import PYTHON_FLAGS, detect_isolation, rlimits_for, sandbox_env
@@ -42,8 +44,9 @@ runpy.run_path({MAIN!r}, run_name="__main__")
 """
 
 
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (not the code in it); never model feedback."""
+class SandboxError(RedraftError, RuntimeError):
+    """The sandbox itself failed (not the code in it); never model feedback. A `RedraftError`: what
+    needs fixing is the machine (no process could start), and the CLI says so in one line."""
 
 
 class _Capture:
