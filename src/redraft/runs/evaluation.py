@@ -135,7 +135,7 @@ class Evaluation:
         self._models = models
         self.store = store
         self.evals = EvalStore(store)
-        self.task: Task = get_task(config.task)
+        self.task: Task = get_task(config.task).with_seed(config.seed)
         self.problems: list[Problem] = self.task.load(config.limit)
         check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call

@@ -79,8 +79,12 @@ class Task(ABC):
     description: str = ""
     #: What kind of answer `extract` returns: "numeric", "math", "choice", "code" or "text".
     answer_type: str = "text"
-    #: Whether the spec carries a path (`jsonl:PATH`).
+    #: Whether the spec carries a path (`jsonl:PATH`), and what listings call that argument.
     needs_path: ClassVar[bool] = False
+    arg_name: ClassVar[str] = "PATH"
+    #: A family whose spec parameters are checked by the task itself (`from_raw_spec`), not `Params`:
+    #: reasoning-gym's datasets each have their own config.
+    open_params: ClassVar[bool] = False
     #: The feedback source that grades a model-graded task, as listed (None: `score` uses a reference).
     graded_by: ClassVar[str | None] = None
     #: Which split of a public benchmark the problems are ("test": training on them contaminates
@@ -105,6 +109,16 @@ class Task(ABC):
         if arg is not None:
             raise TaskError(f"task {cls.name!r} takes no path (got {cls.name}:{arg})")
         return cls(**params.model_dump())
+
+    @classmethod
+    def from_raw_spec(cls, arg: str | None, params: dict[str, Any]) -> Task:
+        """The task of an `open_params` family, its parameters as the spec wrote them."""
+        raise NotImplementedError
+
+    def with_seed(self, seed: int | None) -> Task:
+        """This task drawn with an evaluation's `--seed` (a generated task whose spec names no seed
+        of its own); a fixed dataset has nothing to draw and is returned as it is."""
+        return self
 
     @abstractmethod
     def load(self, limit: int | None = None) -> list[Problem]:
@@ -138,5 +152,6 @@ class Task(ABC):
 
 
 TASKS: Registry[type[Task]] = Registry(
-    "task", "redraft.tasks", TaskError, show=lambda name, cls: f"{name}:PATH" if cls.needs_path else name)
+    "task", "redraft.tasks", TaskError,
+    show=lambda name, cls: f"{name}:{cls.arg_name}" if cls.needs_path else name)
 register = TASKS.register

@@ -42,6 +42,8 @@ def get_task(spec: str) -> Task:
     except SpecError as exc:
         valid = ", ".join(TASKS.show(name, cls) for name, cls in TASKS.items())
         raise TaskError(f"{exc}; valid tasks: {valid}") from None
+    if cls.open_params:
+        return cls.from_raw_spec(parsed.arg, parsed.params)
     params = validate_params(f"task {cls.name}", cls.Params, parsed.params, TaskError)
     return cls.from_spec(parsed.arg, params)
 
@@ -57,7 +59,8 @@ def list_tasks() -> list[TaskInfo]:
             except TaskError:
                 size = None  # data folder or package missing: still list the task
         infos.append(TaskInfo(
-            name=name, description=cls.description, spec=f"{name}:PATH" if cls.needs_path else name,
+            name=name, description=cls.description,
+            spec=f"{name}:{cls.arg_name}" if cls.needs_path else name,
             answer_type=cls.answer_type, size=size, needs_path=cls.needs_path,
             judge=cls.graded_by,
             params=params_info(cls.Params)))
