@@ -11,10 +11,14 @@ from pathlib import Path
 import pytest
 
 from redraft.migrations import MigrationError, Migrations, enable_wal, execute_script, statements
+from redraft.report.summary import summarize
 from redraft.runs.migrations import migrate, migrations
+from redraft.runs.replication_store import ReplicationStore
 from redraft.runs.store import RunStore
 
 LEGACY_STORE = Path(__file__).parent / "data" / "runs_store_v1.sql"
+#: Written with m001-m007, before recorded studies: one finished evaluation.
+STORE_V7 = Path(__file__).parent / "data" / "runs_store_v7.sql"
 
 # A migration set that logs each application, for the races below (module level, so that a
 # spawned process finds it by import).
@@ -215,7 +219,7 @@ def test_a_fresh_run_store_has_the_candidate_links(tmp_path) -> None:
     assert columns(store.db, "calls")["stage"] == ("text", 0)
     assert applied(store.db) == migrations.names == [
         "m001_runs_calls_candidates", "m002_call_outputs", "m003_evaluations", "m004_candidate_links",
-        "m005_call_stage", "m006_picks", "m007_owners",
+        "m005_call_stage", "m006_picks", "m007_owners", "m008_replications",
     ]
     assert columns(store.db, "picks")["candidate_seq"] == ("integer", 0)
     assert columns(store.db, "runs")["owner"] == ("text", 0)
@@ -262,3 +266,23 @@ def test_migrate_runs_once(tmp_path) -> None:
     db = sqlite3.connect(tmp_path / "m.db")
     assert migrate(db) == migrations.names
     assert migrate(db) == []
+
+
+def test_a_store_written_before_recorded_studies_migrates_and_keeps_its_evaluation(tmp_path) -> None:
+    path = tmp_path / "runs.db"
+    db = sqlite3.connect(path)
+    db.executescript(STORE_V7.read_text())
+    db.close()
+    store = RunStore(path)
+    assert applied(store.db) == migrations.names and migrations.names[-1] == "m008_replications"
+    assert {"replications", "replication_evals"} <= tables(store.db)
+    assert columns(store.db, "replications")["result_json"] == ("text", 0)
+    assert columns(store.db, "replication_evals")["eval_id"] == ("text", 1)
+    # The evaluation written before is untouched, reads as before, and belongs to no study.
+    summary, items = summarize(store, "e22976044c81")
+    assert summary.eval.strategies == ["direct"] and summary.complete
+    assert [(i.problem_id, i.answer) for i in items["direct"]] == [("multiarith/0", "7")]
+    assert ReplicationStore(store).of_eval("e22976044c81") is None
+    assert ReplicationStore(store).recent() == []
+    store.close()
+    assert RunStore(path).db.execute("select count(*) from _redraft_migrations").fetchone()[0] == 8

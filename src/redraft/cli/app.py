@@ -2,7 +2,8 @@
 
 Verbs do things: `redraft run PROMPT`, `redraft eval`, `redraft judge`. Nouns hold what was
 recorded, each with its verbs: `redraft runs list|show`, `redraft evals list|show|resume|report`;
-`redraft replicate STUDY` reruns a paper's claims. The listings `strategies`, `tasks`, `feedback` stay.
+`redraft replicate STUDY` reruns a paper's claims, `redraft replications list|show|report` reads
+them back. The listings `strategies`, `tasks`, `feedback` stay.
 A failure the user can fix (a `RedraftError`: a missing model, an unreachable endpoint, a bad
 parameter; or a path error) prints one line on stderr and exits 1; anything else is a bug and
 keeps its traceback.
@@ -76,6 +77,7 @@ def main() -> None:
         exporting,
         listing,
         replicating,
+        replications,
         running,
         serving,
         training,

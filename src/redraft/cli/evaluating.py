@@ -17,6 +17,7 @@ from redraft.report.summary import summarize
 from redraft.report.table import render_table
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.evaluation import EvalConfig, Evaluation
+from redraft.runs.replication_store import ReplicationStore
 from redraft.runs.store import RunStore
 
 
@@ -220,13 +221,19 @@ def report_eval(eval_id: str, html: Path | None, db: Path | None, as_json: bool)
     with user_errors():
         store = RunStore(db)
         summary, items = summarize(store, eval_id)
+        replication = ReplicationStore(store).of_eval(summary.eval.id)
         if html is not None:
             from redraft.report.html import render_html
 
             html.write_text(render_html(summary, items, store), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps(summary.to_json()))
+        part_of = None if replication is None else {"id": replication.id, "study": replication.study}
+        typer.echo(json.dumps({**summary.to_json(), "replication": part_of}))
     else:
         render_table(summary, stdout)
+        if replication is not None:
+            stdout.print(f"part of replication {replication.id} (study {replication.study} on "
+                         f"{replication.task}): redraft replications show {replication.id}",
+                         markup=False, highlight=False)
     if html is not None:
         stderr.print(f"wrote {html}", markup=False, highlight=False)

@@ -1,8 +1,13 @@
-"""`redraft replicate STUDY --task T` (a paper's claims, rerun on your model) and `--list`."""
+"""`redraft replicate STUDY --task T` (a paper's claims, rerun on your model, recorded) and `--list`.
+
+Every run is recorded as a replication (`redraft.studies.recorded`): `redraft replications show ID`
+prints its claims table again, `--html FILE` (here or on `replications report`) writes its report.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,9 +19,16 @@ from redraft.cli.app import app, stderr, stdout, user_errors
 from redraft.cli.evaluating import failed_items
 from redraft.cli.signals import run_interruptible
 from redraft.errors import UsageError
+from redraft.extras import require
+from redraft.report.claims import ORACLE_NOTE, claim_rows
 from redraft.runs.evaluation import Evaluation
 from redraft.runs.store import RunStore
 from redraft.studies import STUDIES, StudyContext, StudyResult, get_study, study_info
+from redraft.studies.recorded import Replication
+from redraft.studies.recorded import replicate as record_study
+
+Html = Annotated[Path | None, typer.Option(
+    help="Write an HTML report here (claims, figures), each evaluation's own report next to it.")]
 
 
 @app.command("replicate")
@@ -43,6 +55,7 @@ def replicate(
     retries: o.Retries = 4,
     timeout: o.Timeout = 120.0,
     db: o.Db = None,
+    html: Html = None,
     as_json: o.Json = False,
 ) -> None:
     """Rerun a paper's claims about self-correction on your model: each claim, the paper's number,
@@ -56,6 +69,8 @@ def replicate(
         if task is None:
             raise UsageError("give --task (e.g. --task gsm8k)")
         chosen = get_study(study)
+        if html is not None:
+            check_html_target(html)
         o.check_counts(positive={"limit": limit, "concurrency": concurrency, "max_tokens": max_tokens,
                                  "timeout": timeout}, non_negative={"retries": retries})
         configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
@@ -71,13 +86,34 @@ def replicate(
         context = StudyContext(task, store, limit=limit, generator=configs.pop("generator"), roles=configs,
                                seed=seed, temperature=temperature, max_tokens=max_tokens,
                                concurrency=concurrency, cache=not no_cache, on_start=started)
-        result = run_interruptible(chosen.run(context))
+        replication = run_interruptible(record_study(chosen, context))
+        result = replication.finished()
+        if html is not None:
+            write_html(html, replication, store)
     if as_json:
-        typer.echo(json.dumps(result.to_json()))
+        typer.echo(json.dumps({**result.to_json(), "replication": replication.id}))
     else:
         render_study(result)
+        stdout.print(f"recorded as replication {replication.id}: redraft replications show {replication.id}"
+                     f" (--html FILE with replications report)", markup=False, highlight=False)
     for eval_id in result.eval_ids:
         failed_items(store, eval_id)
+
+
+def check_html_target(html: Path) -> None:
+    """Refuse before a study runs what would only fail after it: no report extra, no such folder."""
+    require("the HTML report", "report", "jinja2", "matplotlib")
+    if not html.parent.is_dir():
+        raise UsageError(f"--html {html}: no folder {html.parent}")
+    if html.is_dir():
+        raise UsageError(f"--html {html} is a folder; name the file to write")
+
+
+def write_html(html: Path, replication: Replication, store: RunStore) -> None:
+    from redraft.report.study_html import write_study_report
+
+    written = write_study_report(html, replication.finished(), store, replication.record)
+    typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)  # one line, however long
 
 
 def list_all(as_json: bool) -> None:
@@ -94,31 +130,19 @@ def list_all(as_json: bool) -> None:
     stdout.print(table)
 
 
-def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:+.1f}"
-
-
 def render_study(result: StudyResult) -> None:
     """The claims table: each claim, the paper's number (cited), ours with its 95% interval, the verdict."""
     table = Table("claim", "paper (cited)", "measured", "points [95% CI]", "n", "p", "verdict",
                   "n to decide", title=escape(f"{result.study} on {result.task}: {result.paper}"))
-    for claim in result.claims:
-        mark = " †" if claim.oracle_conditioned else ""
-        for f in [f for f in result.findings if f.claim == claim.id]:
-            verdict = f.verdict_label if f.headline else f"({f.verdict_label})"
-            needed = "" if f.verdict != "inconclusive" else ("≈" + str(f.n_needed) if f.n_needed else
-                                                             "nothing measured" if f.n == 0 else
-                                                             "none: effect 0")
-            interval = (f"{percent(f.effect)} [{percent(f.ci_low)}, {percent(f.ci_high)}]"
-                        if f.effect is not None else "–")
-            label = f"{claim.text}{mark}\n{claim.effect} {claim.direction} 0" if f.headline else ""
-            paper = f"{claim.paper_figure}\n({claim.citation})" if f.headline else ""
-            table.add_row(escape(label), escape(paper), escape(f.subject), interval, str(f.n),
-                          "–" if f.p_value is None else f"{f.p_value:.3g}", verdict, needed)
+    for row in claim_rows(result):
+        claim, mark = row.claim, " †" if row.oracle_conditioned else ""
+        label = f"{claim.text}{mark}\n{claim.effect} {claim.direction} 0" if row.headline else ""
+        paper = f"{claim.paper_figure}\n({claim.citation})" if row.headline else ""
+        table.add_row(escape(label), escape(paper), escape(row.finding.subject), row.measured,
+                      str(row.finding.n), row.p_value, row.verdict, row.n_to_decide)
     stdout.print(table)
     if any(c.oracle_conditioned for c in result.claims):
-        stdout.print("† oracle-conditioned: measured with oracle stopping, which reads the reference "
-                     "answer; an upper bound, not a method", markup=False, highlight=False)
+        stdout.print(ORACLE_NOTE, markup=False, highlight=False)
     for note in result.notes:
         stdout.print(note, markup=False, highlight=False, style="dim")
     stdout.print(f"cache: {result.cache.describe()}", markup=False, highlight=False)

@@ -10,6 +10,7 @@ import base64
 import io
 
 from redraft.extras import needs_extra
+from redraft.report.figures import ORACLE_MARK, BarFigure, LineFigure
 from redraft.runs.metrics import StrategyMetrics
 
 FEATURE = "the HTML report"
@@ -20,7 +21,9 @@ with needs_extra(FEATURE, EXTRA, "matplotlib"):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+GAIN, LOSS = "#2a9d4b", "#c0392b"
 
 
 def _data_uri(figure: plt.Figure) -> str:
@@ -89,3 +92,80 @@ def flips(metrics: list[StrategyMetrics]) -> str:
     axes.set_title("Flips per round" if labels else "Flips per round (no iterative strategy)")
     axes.legend(fontsize=8)
     return _data_uri(figure)
+
+
+def plain(text: str) -> str:
+    """Text drawn as written: `$` would start mathtext (a model named `$\\frac` fails the drawing)
+    and a legend drops labels that start with `_`."""
+    text = text.replace("$", r"\$")
+    return " " + text if text.startswith("_") else text
+
+
+def draw(spec: LineFigure | BarFigure) -> str:
+    """A study's figure (see `redraft.report.figures`) as a PNG data URI."""
+    return _draw_line(spec) if isinstance(spec, LineFigure) else _draw_bars(spec)
+
+
+def _error(values: list[float | None], low: list[float | None] | None,
+           high: list[float | None] | None) -> list[list[float]] | None:
+    if low is None or high is None:
+        return None
+    return [[v - lo if v is not None and lo is not None else 0.0 for v, lo in zip(values, low, strict=True)],
+            [hi - v if v is not None and hi is not None else 0.0 for v, hi in zip(values, high, strict=True)]]
+
+
+def _draw_line(spec: LineFigure) -> str:
+    figure, axes = plt.subplots(figsize=(6.4, 4))
+    for series in spec.series:
+        label = plain(series.label + (ORACLE_MARK if series.oracle_conditioned else ""))
+        xs = [x for x, y in zip(series.x, series.y, strict=True) if y is not None]
+        ys = [y for y in series.y if y is not None]
+        kept = [i for i, y in enumerate(series.y) if y is not None]
+        low = None if series.low is None else [series.low[i] for i in kept]
+        high = None if series.high is None else [series.high[i] for i in kept]
+        dashed = series.style == "dashed" or series.oracle_conditioned
+        axes.errorbar(xs, ys, yerr=_error(list(ys), low, high), label=label, capsize=3,
+                      marker="." if series.style == "dashed" else "o",
+                      markersize=7 if series.style == "points" else 5,
+                      linestyle="none" if series.style == "points" else ("--" if dashed else "-"))
+    _finish(axes, spec.title, spec.y_label, spec.proportion, fixed=spec.proportion)
+    axes.set_xlabel(plain(spec.x_label))
+    if spec.integer_x:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if spec.series:
+        axes.legend(fontsize=8)
+    return _data_uri(figure)
+
+
+def _draw_bars(spec: BarFigure) -> str:
+    figure, axes = plt.subplots(figsize=(max(6.0, 1.9 * len(spec.categories) + 1), 4))
+    width = 0.8 / max(1, len(spec.bars))
+    colors = {"gain": GAIN, "loss": LOSS}
+    for i, bars in enumerate(spec.bars):
+        positions = [c + (i - (len(spec.bars) - 1) / 2) * width for c in range(len(spec.categories))]
+        values = [v if v is not None else 0.0 for v in bars.values]
+        drawn = axes.bar(positions, values, width, label=plain(bars.label), color=colors.get(bars.tone),
+                         yerr=_error(bars.values, bars.low, bars.high), capsize=4)
+        for patch, category, value in zip(drawn, spec.categories, bars.values, strict=True):
+            if value is None:
+                patch.set_visible(False)
+            elif category.oracle_conditioned:
+                patch.set_hatch("//")
+    labels = [plain(c.label + (ORACLE_MARK if c.oracle_conditioned else "")) for c in spec.categories]
+    axes.set_xticks(list(range(len(spec.categories))), labels, fontsize=8)
+    if spec.signed:
+        axes.axhline(0, color="black", linewidth=0.8)
+    _finish(axes, spec.title, spec.y_label, spec.proportion, fixed=spec.proportion and not spec.signed)
+    if len(spec.bars) > 1:
+        axes.legend(fontsize=8)
+    return _data_uri(figure)
+
+
+def _finish(axes: plt.Axes, title: str, y_label: str, proportion: bool, *, fixed: bool) -> None:
+    axes.set_title(plain(title))
+    axes.set_ylabel(plain(y_label))
+    if fixed:
+        axes.set_ylim(-0.05, 1.05)
+    if proportion:
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.grid(alpha=0.3)

@@ -190,3 +190,41 @@ def m007_owners(db: sqlite3.Connection) -> None:
         alter table evals add column owner text;
         """,
     )
+
+
+@migrations.register
+def m008_replications(db: sqlite3.Connection) -> None:
+    """Recorded studies (`redraft replicate`): one row per run of a study, and its evaluations.
+
+    `replications` keeps what ran (the study, the task, its settings with the models in words and
+    no credentials) and, once it finished, its `StudyResult` as JSON, so the claims table and the
+    HTML report can be shown again without rerunning anything. `replication_evals` links each
+    evaluation to the replication that ran it, in the order they ran (indexed by evaluation, so
+    `redraft evals show` can say which study an evaluation belongs to). Both are new tables: no
+    row written before this migration changes.
+    """
+    execute_script(
+        db,
+        """
+        create table replications (
+            id text primary key,
+            created_at text not null,
+            study text not null,
+            task text not null,
+            settings_json text not null,
+            status text not null,
+            result_json text,
+            error text,
+            owner text,
+            wall_s real not null default 0
+        );
+        create table replication_evals (
+            replication_id text not null references replications(id),
+            eval_id text not null references evals(id),
+            position integer not null,
+            primary key (replication_id, eval_id)
+        );
+        create index replication_evals_by_eval on replication_evals(eval_id);
+        create index replications_created on replications(created_at);
+        """,
+    )

@@ -5,6 +5,9 @@ A study names its paper and its claims, each with the paper's own figure and whe
 evaluation, so `redraft evals show ID` and the HTML report work on it) and measures each claim as a
 paired effect with a 95% interval, whose verdict `redraft.studies.verdict.decide` gives. Numbers
 that an oracle made possible (a run stopped by the reference answer) say so (`oracle_conditioned`).
+A study also says which figures its paper would show (`figures(result)`, read off the findings'
+details, so a recorded study is drawn again from its stored result); `redraft.studies.recorded`
+records each run of a study (a replication) with its evaluations and result.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pydantic import BaseModel, Field
 
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig
+from redraft.report.figures import Figure
 from redraft.report.summary import EvalSummary, summarize
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.metrics import StrategyMetrics, scored
 from redraft.runs.paired import mcnemar_exact, newcombe_paired
+from redraft.runs.replication_store import ReplicationStore
 from redraft.runs.store import RunStore
 from redraft.studies.verdict import ClaimVerdict, Direction, VerdictName, decide
 
@@ -190,6 +195,10 @@ class StudyContext:
         self.on_item = on_item
         self.on_start = on_start
         self.evaluated: list[Evaluated] = []
+        #: The replication (recorded study run) its evaluations belong to, set by
+        #: `redraft.studies.recorded.replicate`: each is linked to it as it is created, so an
+        #: interrupted study still names its evaluations.
+        self.replication: str | None = None
 
     def config(self, strategies: list[str], *, without: Sequence[str] = ()) -> EvalConfig:
         roles = {role: config for role, config in self.roles.items() if role not in without}
@@ -221,15 +230,27 @@ class StudyContext:
         """The model a role is bound to, in words (for a study's notes)."""
         if self.models is not None and role in self.models:
             return self.models[role].name
-        config = self.roles.get(role)
+        config = self.generator if role == "generator" else self.roles.get(role)
         if config is None:
             return "the generator"
+        if config.model is None and role == "generator" and config.is_local:
+            return "the embedded model"
         return config.model or "the endpoint's own model"  # no URL: it may carry credentials
+
+    def settings(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What a replication records it ran with: no key and no URL, the models in words."""
+        roles = sorted({*self.roles, *(self.models or {})} - {"generator"})
+        return {"task": self.task, "limit": self.limit, "seed": self.seed, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "concurrency": self.concurrency, "cache": self.cache,
+                "params": params or {},
+                "models": {role: self.describe(role) for role in ["generator", *roles]}}
 
     async def evaluate(self, strategies: list[str], *, without: Sequence[str] = ()) -> Evaluated:
         """Run `strategies` as one evaluation over the task's problems; scored items per strategy.
         Roles named in `without` are unbound for it (see `evaluation`)."""
         evaluation = self.evaluation(strategies, without=without)
+        if self.replication is not None:
+            ReplicationStore(self.store).link(self.replication, evaluation.eval_id)
         if self.on_start is not None:
             self.on_start(evaluation)
         await evaluation.run()
@@ -289,6 +310,11 @@ class Study(ABC):
 
     @abstractmethod
     async def run(self, context: StudyContext) -> StudyResult: ...
+
+    def figures(self, result: StudyResult) -> list[Figure]:
+        """The figures the paper would show, from `result`'s findings and their details (drawn by
+        the HTML report, `redraft.report.plots.draw`); none unless a study says which."""
+        return []
 
     def result(self, context: StudyContext, findings: list[Finding], notes: list[str] | None = None
                ) -> StudyResult:

@@ -18,6 +18,7 @@ Claims (paired differences over the problems all sides finished):
 
 from __future__ import annotations
 
+from redraft.report.figures import Figure, LineFigure, Series, wilson_band
 from redraft.studies.base import (
     Claim,
     Evaluated,
@@ -85,3 +86,26 @@ class Huang2023(Study):
                        accuracy_by_round=[r.accuracy for r in metrics.rounds],
                        gained=sum(mine[p] and not baseline[p] for p in shared),
                        lost=sum(baseline[p] and not mine[p] for p in shared))
+
+    def figures(self, result: StudyResult) -> list[Figure]:
+        """Accuracy after each round, intrinsic and oracle-stopped, against direct (Tables 1 and 3)."""
+        headline = {f.claim: f for f in result.findings if f.headline}
+        intrinsic, oracle = headline.get("intrinsic_le_direct"), headline.get("oracle_gt_direct")
+        if intrinsic is None or oracle is None or not intrinsic.details.get("accuracy_by_round"):
+            return []
+        series = []
+        for label, found, oracle_conditioned in ((f"intrinsic ({INTRINSIC})", intrinsic, False),
+                                                 (f"oracle-stopped ({ORACLE})", oracle, True)):
+            accuracy = found.details["accuracy_by_round"]
+            low, high = wilson_band(accuracy, found.n)
+            series.append(Series(label=label, x=list(range(len(accuracy))), y=accuracy, low=low, high=high,
+                                 oracle_conditioned=oracle_conditioned))
+        last = max(len(s.x) for s in series) - 1
+        direct = intrinsic.details["baseline_accuracy"]
+        series.append(Series(label=f"{DIRECT} (first answer)", x=[0, max(last, 1)], y=[direct, direct],
+                             style="dashed"))
+        return [LineFigure(
+            title="Accuracy by round, with and without the oracle", x_label="round (0 = first draft)",
+            y_label="accuracy (95% CI)", series=series, integer_x=True,
+            caption="The paper (GPT-3.5): GSM8K 75.9 → 84.3 with oracle stopping (Table 1); CommonsenseQA "
+                    "75.8 → 38.1 intrinsic (Table 3). † oracle-conditioned: stopped by the reference.")]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from redraft.errors import UsageError
+from redraft.report.figures import Figure, LineFigure, Series, wilson_band
 from redraft.runs.metrics import resampled_correct
 from redraft.studies.base import Claim, Study, StudyContext, StudyResult, finding, paired_by_problem
 from redraft.studies.registry import register
@@ -78,6 +79,34 @@ class RepairVsResample(Study):
             notes.append(f"{budget.note}: resampling had less than the repair's budget, so only a reproduced "
                          f"verdict would stand; rerun with a larger self_consistency k")
         return self.result(context, [headline], notes)
+
+    def figures(self, result: StudyResult) -> list[Figure]:
+        """Accuracy against tokens per problem: the resampling curve (k = 1..K, re-voted), the point
+        compared with, and the repair's own point (Olausson et al.'s pass rate against tokens)."""
+        found = next((f for f in result.findings if f.headline and "resampling_curve" in f.details), None)
+        if found is None or not found.details["resampling_curve"]:
+            return []
+        details = found.details
+        curve = details["resampling_curve"]
+        repair_spec, resample_spec = self.strategies
+        low, high = wilson_band([details["repair_accuracy"]], found.n)
+        series = [
+            Series(label=f"resampling ({resample_spec}, first k samples re-voted)",
+                   x=[p["tokens_per_problem"] for p in curve], y=[p["accuracy"] for p in curve],
+                   style="dashed"),
+            Series(label=f"repair ({repair_spec})", x=[details["repair_tokens_per_problem"]],
+                   y=[details["repair_accuracy"]], low=low, high=high, style="points"),
+        ]
+        compared = [p for p in curve if int(p["k"]) == details["k"]]
+        if compared:
+            series.append(Series(label=f"resampling at the repair's tokens (k={details['k']})",
+                                 x=[compared[0]["tokens_per_problem"]], y=[compared[0]["accuracy"]],
+                                 style="points"))
+        return [LineFigure(
+            title="Accuracy against tokens: repair and the resampling curve", x_label="tokens per problem",
+            y_label="accuracy", series=series,
+            caption="A repair below the curve would have done better spending its tokens on samples. "
+                    + (details.get("budget_note") or ""))]
 
 
 def curve_note(spec: str, curve: list[dict[str, float]], repair_tokens: float, repair_accuracy: float) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redraft.report.figures import BarFigure, Bars, Category, Figure, wilson_band
 from redraft.studies.base import (
     Claim,
     Evaluated,
@@ -105,3 +106,27 @@ class StrongVerifier(Study):
                        calls_per_problem=done.metrics(spec).calls_per_problem,
                        gained=sum(mine[p] and not baseline[p] for p in shared),
                        lost=sum(baseline[p] and not mine[p] for p in shared), **extra)
+
+    def figures(self, result: StudyResult) -> list[Figure]:
+        """Accuracy of the same refiner per gating: its own critic, the strong critic, the oracle."""
+        headline = {f.claim: f for f in result.findings if f.headline}
+        strong, oracle = headline.get("strong_gt_self"), headline.get("oracle_gt_self")
+        if oracle is None or oracle.details.get("baseline_accuracy") is None:
+            return []
+        critic = strong.details.get("critic") if strong is not None else None
+        if strong is not None and strong.n > 0:
+            strong_arm = (f"strong-gated ({critic})", strong.details.get("accuracy"), strong.n)
+        else:
+            strong_arm = ("strong-gated (not run: no critic bound)" if critic is None
+                          else f"strong-gated ({critic}): nothing measured", None, 0)
+        arms = [("self-gated (its own critic)", oracle.details["baseline_accuracy"], oracle.n), strong_arm,
+                ("oracle-gated", oracle.details["accuracy"], oracle.n)]
+        bands = [wilson_band([accuracy], n) for _, accuracy, n in arms]
+        return [BarFigure(
+            title=f"Accuracy per gating of {REFINER}", y_label="accuracy (95% CI)",
+            categories=[Category(label=arms[0][0]), Category(label=arms[1][0]),
+                        Category(label=arms[2][0], oracle_conditioned=True)],
+            bars=[Bars(label="accuracy", values=[accuracy for _, accuracy, _ in arms],
+                       low=[b[0][0] for b in bands], high=[b[1][0] for b in bands])],
+            caption="Zhang et al. 2024: small models self-correct with a strong verifier, hardly with their "
+                    "own. † oracle-conditioned: the reference decides whether to revise.")]

@@ -1,0 +1,67 @@
+"""A study's claims table as rows of text: the terminal table and the HTML report print the same.
+
+One row per finding, under its claim: the claim's own columns (its words, the effect and direction,
+the paper's figure and citation, the oracle mark) on its headline rows only; the measured effect in
+points with its 95% interval, n, McNemar's p, the verdict (in brackets on detail rows, which decide
+nothing) and, when inconclusive, the n that would decide it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redraft.studies.base import Claim, Finding, StudyResult
+
+ORACLE_NOTE = (
+    "† oracle-conditioned: measured with oracle stopping, which reads the reference answer; an "
+    "upper bound, not a method"
+)
+
+
+def points(value: float | None) -> str:
+    """A difference of proportions in percentage points, signed: +12.5."""
+    return "–" if value is None else f"{value * 100:+.1f}"
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    claim: Claim
+    finding: Finding
+
+    @property
+    def headline(self) -> bool:
+        return self.finding.headline
+
+    @property
+    def oracle_conditioned(self) -> bool:
+        return self.claim.oracle_conditioned
+
+    @property
+    def measured(self) -> str:
+        f = self.finding
+        if f.effect is None:
+            return "–"
+        return f"{points(f.effect)} [{points(f.ci_low)}, {points(f.ci_high)}]"
+
+    @property
+    def p_value(self) -> str:
+        return "–" if self.finding.p_value is None else f"{self.finding.p_value:.3g}"
+
+    @property
+    def verdict(self) -> str:
+        label = self.finding.verdict_label
+        return label if self.headline else f"({label})"
+
+    @property
+    def n_to_decide(self) -> str:
+        f = self.finding
+        if f.verdict != "inconclusive":
+            return ""
+        if f.n_needed:
+            return f"≈{f.n_needed}"
+        return "nothing measured" if f.n == 0 else "none: effect 0"
+
+
+def claim_rows(result: StudyResult) -> list[ClaimRow]:
+    """Every finding, grouped under its claim in the claims' order."""
+    return [ClaimRow(claim, f) for claim in result.claims for f in result.findings if f.claim == claim.id]
