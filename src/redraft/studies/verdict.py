@@ -22,7 +22,7 @@ observed effect d and the per-problem standard deviation s of the paired differe
 the n at which a 95% interval of half-width z·s/√n would just exclude t, were the effect and
 its spread to stay as observed. s is given by the caller (the standard deviation of the
 per-problem differences) or, if not, read off the interval: s = √n · (high − low) / (2z). When
-the approximation says the current n would already do (the bootstrap interval is wider than the
+the approximation says the current n would already do (the caller's interval is wider than the
 normal one), n* is n + 1: at least one more problem. With d = t no n decides (None).
 """
 
