@@ -27,8 +27,12 @@ class Router:
 
     def __call__(self, messages: list[Message]) -> str:
         prompt = messages[-1]["content"]
-        markers = {"meta": "meta-thinker", "instruct": "Meta-thought:\n", "refine": "Feedback:",
-                   "critique": "VERDICT"}
+        markers = {
+            "meta": "meta-thinker",
+            "instruct": "Meta-thought:\n",
+            "refine": "Feedback:",
+            "critique": "VERDICT",
+        }
         kind = next((kind for kind, marker in markers.items() if marker in prompt), "draft")
         self.asked.append(kind)
         if kind == "meta":

@@ -13,11 +13,12 @@ The critic is the feedback source (by default a step-by-step `critic`; `@oracle`
 filter an oracle, labelled as such).
 
 The papers compare the filter with plain self-consistency at k and at 2k samples (equal
-calls). Both come out of an evaluation without extra machinery: the k samples are recorded
+calls). Both come out of an evaluation with little new machinery: the k samples are recorded
 as `sample` candidates, so the report's majority vote over the strategy's own samples is
 self-consistency at k on the very same samples (and the refinement gap is the filter's gain
-over it); with a `self_consistency[k=2k]` run in the same evaluation, the report also
-compares it with self-consistency re-voted at its own calls per problem (`vs SC @ equal calls`).
+over it); with a `self_consistency[k=2k]` (or larger) run in the same evaluation, the report
+also compares it, paired, with self-consistency re-voted at its own calls per problem
+(`vs_self_consistency_at_calls`: "vs self-consistency at equal calls" under the table).
 """
 
 from __future__ import annotations
