@@ -40,6 +40,11 @@ SMOKE = {
     "mctsr": ({"rollouts": 1}, ARITHMETIC),
     "reflexion": ({"max_rounds": 1, "n_tests": 2}, CODE),
     "self_debug": ({"max_rounds": 1}, CODE),
+    "iort": ({"max_iterations": 1}, ARITHMETIC),
+    "filtered_vote": ({"k": 2}, ARITHMETIC),
+    "cove": ({"max_questions": 2}, ARITHMETIC),
+    "rci": ({}, ARITHMETIC),
+    "strategy_switch": ({"styles": ["cot", "pot"]}, ARITHMETIC),
 }
 
 

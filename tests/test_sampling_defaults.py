@@ -37,13 +37,14 @@ SAMPLED = {
     "mctsr": {"refine"},
     "self_consistency": {"sample"},
     "self_contrast": {"perspective"},
+    "filtered_vote": {"sample"},
     "direct>self_consistency": {"sample"},
     "direct>best_of_n": {"sample"},
     "direct>gsr": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",
-              "self_refine", "tear", "wait"}
+              "self_refine", "tear", "wait"} | {"cove", "iort", "rci", "strategy_switch"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

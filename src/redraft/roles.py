@@ -15,7 +15,8 @@ from redraft.errors import RedraftError
 #: Roles that write or rewrite answers; they fall back to the generator.
 GENERATING_ROLES = ("generator", "refiner", "rewriter", "planner", "reflector", "explainer", "test_writer")
 #: Roles that judge; they fall back to the critic, then the generator.
-JUDGING_ROLES = ("critic", "reward", "verifier", "asker", "truster", "reviewer", "executor", "judge")
+JUDGING_ROLES = ("critic", "reward", "verifier", "asker", "truster", "reviewer", "executor", "judge",
+                 "instructor")
 ROLES = GENERATING_ROLES + JUDGING_ROLES
 
 

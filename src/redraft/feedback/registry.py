@@ -26,6 +26,9 @@ register = FEEDBACK.register
 FEEDBACK.alias("tests:pass_fail", "tests", detail="pass_fail")
 FEEDBACK.alias("tests:failing_tests", "tests", detail="failing_tests")
 FEEDBACK.alias("tests:hidden", "tests", hidden=True)
+FEEDBACK.alias("heart", "oracle", style="heart")
+#: Feedback styles only an oracle source may take (their gains need a verifier that knows the answer).
+ORACLE_STYLES = ("heart",)
 
 
 class FeedbackInfo(BaseModel):
@@ -46,6 +49,10 @@ def get_feedback(spec: str, task: Task | None = None) -> FeedbackSource:
     if parsed.arg is not None:
         raise FeedbackError(f"bad feedback spec {spec!r}: parameters go in brackets, e.g. "
                             f"{parsed.name}[key=value]")
+    if (style := parsed.params.get("style")) in ORACLE_STYLES and not cls.oracle:
+        raise FeedbackError(f"{style} is a feedback style of oracle runs only (its gains need a verifier "
+                            f"that knows the answer): use oracle[style={style}] or @{style} with a --task, "
+                            f"not {parsed.name}")
     params = validate_params(f"feedback source {parsed.name}", cls.Params, parsed.params, FeedbackError)
     source: FeedbackSource = cls.from_params(params, task)
     return source

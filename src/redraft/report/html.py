@@ -70,7 +70,13 @@ finished): delta [95% paired bootstrap interval], McNemar exact p, n paired.</p>
 <p>{{ m.label }}: refinement gap {{ paired(m.refinement_gap) }} (accuracy minus the majority
 vote over its own samples, {{ pct(m.sample_vote_accuracy) }}).</p>{% endif %}
 {% if m.vs_self_consistency and m.vs_self_consistency.note %}<p>{{ m.label }}: vs self-consistency:
- {{ m.vs_self_consistency.note }}</p>{% endif %}{% if m.reward_hacking %}
+ {{ m.vs_self_consistency.note }}</p>{% endif %}{% if m.vs_self_consistency_at_calls %}<p>{{ m.label }}: vs
+ self-consistency at equal calls (k={{ m.vs_self_consistency_at_calls.k }},
+ {{ pct(m.vs_self_consistency_at_calls.baseline_accuracy) }}): {{ paired(m.vs_self_consistency_at_calls) }}
+{% if m.vs_self_consistency_at_calls.note %}; {{ m.vs_self_consistency_at_calls.note }}{% endif %}</p>
+{% endif %}
+{% if m.rounds|length > 1 %}<p>{{ m.label }}: {{ '%.2f' % m.rounds_per_problem }} rounds per problem
+ on average.</p>{% endif %}{% if m.reward_hacking %}
 <p class="warn">{{ m.label }}: {{ m.reward_hacking }}</p>
 {% elif m.rounds|length > 1 and not m.reward_hacking_checked %}<p>{{ m.label }}: {{ not_checked }}</p>
 {% endif %}{% if m.calibration %}<p>{{ m.label }}: {{ m.calibration.note() }}</p>{% endif %}

@@ -66,6 +66,12 @@ def notes(m: StrategyMetrics, console: Console) -> None:
                       f"majority vote over its own samples, {pct(m.sample_vote_accuracy)})")
     if m.vs_self_consistency is not None and m.vs_self_consistency.note:
         console.print(f"{m.label}: vs self-consistency: {m.vs_self_consistency.note}")
+    if (at_calls := m.vs_self_consistency_at_calls) is not None:
+        console.print(f"{m.label}: vs self-consistency at equal calls (k={at_calls.k}, "
+                      f"{pct(at_calls.baseline_accuracy)}): {paired(at_calls)}"
+                      + (f"; {at_calls.note}" if at_calls.note else ""))
+    if len(m.rounds) > 1:
+        console.print(f"{m.label}: {m.rounds_per_problem:.2f} rounds per problem on average")
     if m.reward_hacking:
         console.print(f"[yellow]warning[/yellow] {m.label}: {m.reward_hacking}")
     elif len(m.rounds) > 1 and not m.reward_hacking_checked:

@@ -216,6 +216,11 @@ class StrategyMetrics(BaseModel):
     refinement_gap: Comparison | None = None  # accuracy minus that vote (GSR's "refinement gap")
     vs_direct: Comparison | None = None
     vs_self_consistency: Comparison | None = None
+    #: Strategies that draw samples of their own: self-consistency re-voted at this strategy's calls
+    #: per problem (k samples are k calls), the sampling papers' comparison (Critic-CoT: k vs 2k).
+    vs_self_consistency_at_calls: Comparison | None = None
+    #: Mean of the last round each problem reached (IoRT: its average iterations).
+    rounds_per_problem: float = 0.0
     #: Share of judged candidates whose verdict could not be parsed (None: nothing was judged).
     unknown_verdict_rate: float | None = None
     #: Per role, the share of its calls that stopped at max_tokens (finish_reason "length").
@@ -267,6 +272,7 @@ def strategy_metrics(strategy: str, all_items: Sequence[ItemResult]) -> Strategy
         calls=sum(i.calls for i in items), prompt_tokens=prompt, completion_tokens=completion,
         tokens_per_problem=(prompt + completion) / n if n else 0.0,
         calls_per_problem=sum(i.calls for i in items) / n if n else 0.0,
+        rounds_per_problem=sum(max(len(i.round_correct) - 1, 0) for i in items) / n if n else 0.0,
         wall_s=sum(i.wall_s for i in items), reward_hacking=hacking, reward_hacking_checked=checked,
         judge_calls=sum(i.judge_calls for i in items), judge_tokens=sum(i.judge_tokens for i in items),
         sample_vote_accuracy=vote_accuracy, refinement_gap=gap,
@@ -306,7 +312,9 @@ def compare_at_equal_budget(
     scored (re-voted over each problem's first k), at about k/K of its tokens; a
     strategy is compared with the largest k that costs no more than it did. When
     even K samples cost less than the strategy, the comparison is `capped` and says so.
-    Error items are in no comparison (see `scored`).
+    Error items are in no comparison (see `scored`). A strategy that draws samples of its own is
+    also compared at equal calls (self-consistency's k samples are k calls), as the sampling papers
+    compare (critique-filtered voting at k against self-consistency at 2k).
     """
     items = {name: scored(group) for name, group in items.items()}
     direct_name = next((name for name in metrics if plain_stage(name) == "direct"), None)
@@ -326,6 +334,8 @@ def compare_at_equal_budget(
                                             token_ratio=m.tokens_per_problem / direct.tokens_per_problem)
         if sc_k and name != sc_name:
             m.vs_self_consistency = _vs_resampling(m, mine, sc_items, sc_k, per_sample)
+        if sc_k and name != sc_name and m.sample_vote_accuracy is not None:
+            m.vs_self_consistency_at_calls = _vs_resampling_at_calls(m, mine, sc_items, sc_k, per_sample)
 
 
 def _vs_resampling(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[ItemResult], sc_k: int,
@@ -341,3 +351,14 @@ def _vs_resampling(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[Ite
         note = "self_consistency's smallest setting costs more than this strategy"
     return paired_comparison(mine, by_problem(sc_items, lambda i: resampled_correct(i, k)), k=k,
                              tokens_per_problem=k * per_sample, capped=capped, note=note)
+
+
+def _vs_resampling_at_calls(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[ItemResult],
+                            sc_k: int, per_sample: float) -> Comparison:
+    """Self-consistency re-voted at k = this strategy's calls per problem (rounded), at most K."""
+    wanted = max(1, round(m.calls_per_problem))
+    k = min(sc_k, wanted)
+    note = (f"capped: self_consistency has {sc_k} samples, this strategy made {m.calls_per_problem:.1f} "
+            "calls per problem") if wanted > sc_k else ""
+    return paired_comparison(mine, by_problem(sc_items, lambda i: resampled_correct(i, k)), k=k,
+                             tokens_per_problem=k * per_sample, capped=wanted > sc_k, note=note)

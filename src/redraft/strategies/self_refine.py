@@ -4,12 +4,19 @@
     for t in 1..T:
         fb = feedback(x, y_{t-1});  stop if its verdict says no change is needed
         y_t = M(refine | x, history of (y, fb))
+        [stop="fixpoint"] stop if y_t repeats y_{t-1}, or its extracted answer does (no call)
     final = last y (or the best-scored one: then the last y is judged too, one more feedback call,
             so the final refinement can win; with `final="last"` it is never judged)
 
 A feedback whose verdict cannot be parsed is recorded with verdict `unknown`;
 by default the loop treats it as "revise" (only an explicit "correct" may stop
 it), or, with `on_unknown="stop"`, keeps the current answer and stops.
+
+`stop="fixpoint"` (ToolACE-R's stop rule) adds a check that costs no call: a refinement
+that repeats the previous output (whitespace aside) or its extracted answer ends the loop,
+since judging and refining it again would most likely go round in the same circle. The
+repeat is not judged: with `final="last"` it is the final answer; with `final="best_score"`
+the best-scored output before it is (the repeat is taken to share its parent's judgement).
 """
 
 from __future__ import annotations
@@ -48,6 +55,15 @@ def refine_messages(problem: Problem, history: list[tuple[str, str]], max_tokens
     return messages
 
 
+def repeats(refined: Candidate, previous: Candidate) -> str | None:
+    """What a refinement repeats of the output before it: "output", "answer", or None (it changed)."""
+    if refined.text.strip() == previous.text.strip():
+        return "output"
+    if refined.answer is not None and refined.answer == previous.answer:
+        return "answer"
+    return None
+
+
 @register
 class SelfRefine(Strategy):
     name = "self_refine"
@@ -62,6 +78,9 @@ class SelfRefine(Strategy):
             "revise", description="what an unparseable verdict means"
         )
         final: Literal["last", "best_score"] = Field("last", description="final-answer rule")
+        stop: Literal["verdict", "fixpoint"] = Field(
+            "verdict", description="verdict: only the critic's verdict stops the loop; fixpoint: also a "
+            "refinement that repeats the previous output or its extracted answer (ToolACE-R)")
 
     params: Params
 
@@ -78,9 +97,13 @@ class SelfRefine(Strategy):
             history.append((candidate.text, judgement.text))
             messages = refine_messages(problem, history, self.params.max_history_tokens)
             refined = await ctx.complete("refiner", messages)
-            candidate = ctx.record(
+            previous, candidate = candidate, ctx.record(
                 round=round_number, kind="refine", text=refined.text, parent=candidate.seq
             )
+            if self.params.stop == "fixpoint" and (repeated := repeats(candidate, previous)):
+                candidate.metadata["fixpoint"] = repeated
+                ctx.update(candidate)
+                return Final(candidate=self.select(ctx.candidates), stop_reason="fixpoint")
         if self.params.final == "best_score" and candidate.verdict is None:
             await ctx.judge(feedback, problem, candidate)  # else the last refinement could never win
         return Final(candidate=self.select(ctx.candidates), stop_reason="max_rounds")
