@@ -33,6 +33,8 @@ def chat(model: str) -> dict[str, Any]:
         ("self_refine>progco[execution=python]", True),
         ("progco[execution=python]>self_refine", True),
         ("best_of_n[n=2]>self_refine", False),
+        ("strategy_switch", True),  # program-of-thought runs in the sandbox
+        ('strategy_switch[styles=["cot","ltm"]]', False),
     ],
 )
 def test_which_specs_execute_code(spec: str, executes: bool) -> None:

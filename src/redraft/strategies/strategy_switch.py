@@ -90,6 +90,10 @@ class StrategySwitch(Strategy):
     params: Params
     limits: ClassVar[SandboxLimits] = SandboxLimits(wall_time_s=10.0, cpu_time_s=10)
 
+    @property
+    def executes_code(self) -> bool:
+        return "pot" in self.params.styles or super().executes_code
+
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         verifier = self.feedback or CriticFeedback()
         failed: list[Candidate] = []
