@@ -40,6 +40,9 @@ SMOKE = {
     "mctsr": ({"rollouts": 1}, ARITHMETIC),
     "reflexion": ({"max_rounds": 1, "n_tests": 2}, CODE),
     "self_debug": ({"max_rounds": 1}, CODE),
+    "tournament": ({"n": 2}, ARITHMETIC),
+    "rsa": ({"n": 2, "k": 2, "rounds": 1}, ARITHMETIC),
+    "ab_mcts": ({"iterations": 2}, ARITHMETIC),
 }
 
 

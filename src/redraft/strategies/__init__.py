@@ -3,6 +3,7 @@
 # Importing a strategy module registers it.
 from redraft.context import Budget, BudgetExhausted, Context
 from redraft.strategies import (  # noqa: F401
+    ab_mcts,
     art,
     best_of_n,
     critical,
@@ -13,12 +14,14 @@ from redraft.strategies import (  # noqa: F401
     mctsr,
     progco,
     reflexion,
+    rsa,
     self_consistency,
     self_contrast,
     self_debug,
     self_polish,
     self_refine,
     tear,
+    tournament,
     wait,
 )
 from redraft.strategies.base import Composed, Final, Strategy, StrategyError
