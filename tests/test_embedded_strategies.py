@@ -45,6 +45,9 @@ SMOKE = {
     "cove": ({"max_questions": 2}, ARITHMETIC),
     "rci": ({}, ARITHMETIC),
     "strategy_switch": ({"styles": ["cot", "pot"]}, ARITHMETIC),
+    "tournament": ({"n": 2}, ARITHMETIC),
+    "rsa": ({"n": 2, "k": 2, "rounds": 1}, ARITHMETIC),
+    "ab_mcts": ({"iterations": 2}, ARITHMETIC),
 }
 
 

@@ -41,6 +41,9 @@ SAMPLED = {
     "direct>self_consistency": {"sample"},
     "direct>best_of_n": {"sample"},
     "direct>gsr": {"sample"},
+    "tournament": {"sample"},
+    "rsa": {"sample", "aggregate"},
+    "ab_mcts": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",

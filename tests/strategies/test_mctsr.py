@@ -10,6 +10,7 @@ from redraft.context import Budget
 from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.runs.store import RunStore
+from redraft.strategies import mctsr
 from redraft.strategies.mctsr import (
     DUMMY,
     NO_REWARD_Q,
@@ -17,8 +18,10 @@ from redraft.strategies.mctsr import (
     Node,
     backpropagate,
     expandable,
+    importance_weights,
     parse_reward,
     q_value,
+    sample_node,
     select_node,
     uct,
 )
@@ -29,12 +32,17 @@ from tests.helpers import roles, run_scripted
 CRITIQUE = "The sum is off by one.\nVERDICT: revise"
 
 
-def mctsr_model(draft: str, grades: dict[str, list[str]], refinements: dict[str, str]) -> ScriptedModel:
-    """Grades per answer (in order, one per reward call), refinements per refined answer."""
+def mctsr_model(draft: str, grades: dict[str, list[str]], refinements: dict[str, str],
+                preferred: str | None = None) -> ScriptedModel:
+    """Grades per answer (in order, one per reward call), refinements per refined answer; a pairwise
+    comparison prefers `preferred` (the final tournament)."""
     queues = {answer: list(replies) for answer, replies in grades.items()}
 
     def reply(messages: list[Message]) -> str:
         text = messages[0]["content"]
+        if "Two solutions to the same problem follow" in text:
+            first = text.split("Solution 1:\n", 1)[1].split("\n\nSolution 2:", 1)[0]
+            return "BEST: 1" if first == preferred else "BEST: 2"
         if "Output a score between -100 and +100" in text:
             return queues[text.split("\nAnswer: ", 1)[1].split("\nAnalyze this answer", 1)[0]].pop(0)
         if "We have a weak answer" in text:
@@ -177,3 +185,83 @@ def test_budget_cut_returns_the_best_q_so_far() -> None:
     assert [c.kind for c in outcome.candidates] == ["draft", "dummy", "refine", "refine"]
     assert outcome.candidates[-1].score is None  # refined but never graded: ranks last
     assert outcome.text == "The answer is 4."
+
+
+class Picks:
+    """A stand-in generator: records what it was asked to draw from and returns scripted picks."""
+
+    def __init__(self, picks: list[int]) -> None:
+        self.picks = picks
+        self.seen: list[dict[int, float] | list[int]] = []
+
+    def choices(self, population: list[int], weights: list[float], k: int) -> list[int]:
+        self.seen.append(dict(zip(population, weights, strict=True)))
+        return [self.picks.pop(0)]
+
+    def choice(self, population: list[int]) -> int:
+        self.seen.append(list(population))
+        return self.picks.pop(0)
+
+
+def test_zero_shot_init_has_the_draft_as_its_only_root(tmp_path) -> None:
+    store = RunStore(tmp_path / "r.db")
+    model = mctsr_model("The answer is 5.", GRADES, REFINEMENTS)
+    outcome = run_scripted(MCTSr(rollouts=1, init="zero_shot"), model, store=store, extract=extract_number)
+    assert roles(store, outcome.run_id) == ["generator", "reward", "reward", "critic", "refiner", "reward"]
+    assert outcome.usage.calls == 2 + 4 * 1
+    assert [c.kind for c in outcome.candidates] == ["draft", "refine"]
+    assert [c.score for c in outcome.candidates] == [57.5, 90.0]  # (25 + 90) / 2, as with the dummy
+    assert outcome.answer == "4"
+
+
+def test_importance_weights_are_uct_times_a_uniform_strategy_over_the_candidates() -> None:
+    tree = [Node("root", rewards=[41.0], visits=3, q=41.0, children=[1]),
+            Node("child", parent=0, rewards=[40.0], visits=1, q=40.0)]
+    child = 40 + 1.4 * math.sqrt(math.log(4) / 1.00001)
+    assert importance_weights(tree, 1.4, 1e-5, 3) == pytest.approx({0: 41.0 / 2, 1: child / 2})
+    picks = Picks([0])
+    assert sample_node(tree, 1.4, 1e-5, 3, picks) == 0  # not the argmax (1): a draw
+    tree[0].q, tree[1].q = -50.0, -60.0  # negative UCTs weigh nothing; all zero: a uniform draw
+    picks = Picks([1])
+    assert sample_node(tree, 1.4, 1e-5, 3, picks) == 1 and picks.seen == [[0, 1]]
+
+
+def test_importance_selection_draws_from_the_seeded_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    picks = Picks([0])
+    monkeypatch.setattr(mctsr, "seeded_rng", lambda *args: picks)
+    model = mctsr_model("The answer is 5.", GRADES, REFINEMENTS)
+    outcome = run_scripted(MCTSr(rollouts=1, selection="importance"), model, extract=extract_number)
+    assert picks.seen == [{0: 40.0 / 2, 1: 0.0}]  # roots: UCT = Q; the dummy's -80 weighs 0
+    assert outcome.usage.calls == 3 + 4 and outcome.answer == "4"
+
+
+def test_importance_selection_is_the_same_on_the_same_seed() -> None:
+    def run() -> list[str]:
+        model = mctsr_model("The answer is 5.", GRADES, REFINEMENTS)
+        run_scripted(MCTSr(rollouts=2, selection="importance"), model, extract=extract_number,
+                     sampling={"seed": 3})
+        return [m[0]["content"] for m, _ in model.history]
+
+    assert run() == run()
+
+
+def test_final_tournament_ranks_the_best_by_q_and_its_winner_is_final(tmp_path) -> None:
+    store = RunStore(tmp_path / "r.db")
+    model = mctsr_model("The answer is 5.", GRADES, REFINEMENTS, preferred="The answer is 5.")
+    strategy = MCTSr(rollouts=2, final="tournament", final_pool=2)
+    outcome = run_scripted(strategy, model, store=store, extract=extract_number)
+    assert roles(store, outcome.run_id)[11:] == ["reward", "reward"]  # a1 (Q 45) vs a0 (Q 35), both orders
+    assert outcome.usage.calls == 3 + 4 * 2 + 2
+    assert outcome.text == "The answer is 5."  # the tournament's winner over the higher Q
+    a0, _, a1, a2 = outcome.candidates
+    assert (a0.metadata["tournament"]["rank"], a1.metadata["tournament"]["rank"]) == (1, 2)
+    assert "tournament" not in a2.metadata
+    assert [c.score for c in outcome.candidates] == [35.0, -80.0, 45.0, 30.0]
+    assert all("temperature" not in sampling for _, sampling in model.history[11:])  # the run's sampling
+
+
+def test_final_tournament_cut_by_the_budget_falls_back_to_the_highest_q() -> None:
+    model = mctsr_model("The answer is 5.", GRADES, REFINEMENTS, preferred="The answer is 5.")
+    outcome = run_scripted(MCTSr(rollouts=2, final="tournament"), model, budget=Budget(max_calls=11),
+                           extract=extract_number)
+    assert (outcome.stop_reason, outcome.text) == ("budget", "The answer is 4.")

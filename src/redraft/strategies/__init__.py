@@ -3,6 +3,7 @@
 # Importing a strategy module registers it.
 from redraft.context import Budget, BudgetExhausted, Context
 from redraft.strategies import (  # noqa: F401
+    ab_mcts,
     art,
     best_of_n,
     cove,
@@ -17,6 +18,7 @@ from redraft.strategies import (  # noqa: F401
     progco,
     rci,
     reflexion,
+    rsa,
     self_consistency,
     self_contrast,
     self_debug,
@@ -24,6 +26,7 @@ from redraft.strategies import (  # noqa: F401
     self_refine,
     strategy_switch,
     tear,
+    tournament,
     wait,
 )
 from redraft.strategies.base import Composed, Final, Strategy, StrategyError

@@ -13,6 +13,9 @@ If the budget cuts the synthesis call, the final answer is the majority-vote
 sample. The paper uses no judge; a feedback source, when given, judges each
 sample and its judgement is shown to the refiner next to the candidate (useful
 with tests: the refiner then sees which candidates fail which asserts).
+
+RSA (`strategies.rsa`) repeats this step over a population; it shares the
+synthesis prompt and the majority rule defined here.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from redraft.tasks.base import Problem
 from redraft.trace import Candidate
 
 SYNTHESIZE_PROMPT = """\
-Here is a problem and {n} candidate solutions written independently. Some may be \
+Here is a problem and {n} candidate solutions. Some may be \
 correct, some wrong, and possibly all of them are wrong. Examine each candidate \
 critically: check its reasoning step by step, note where candidates disagree and which \
 of them is right there. Then write one new, complete and correct solution of your own, \

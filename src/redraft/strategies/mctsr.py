@@ -25,14 +25,29 @@ Every call after the first draft (grades, critiques, refinements) samples at
 *sample*, and expanding a node twice must give two different children, so at the
 evaluation's temperature 0 the search would otherwise grow copies. The paper states no
 temperature; 0.7 here, the value the other samplers of this package use.
+
+Options, all off by default (the MCTSr paper's search):
+- MC-NEST (Rabby et al. 2024) `init=zero_shot`: the draft is the only root, no dummy
+  (2 + 4R calls). `selection=importance`: the node to expand is drawn, not argmaxed, with
+  probability proportional to UCT(a) · π(a), π the uniform (Nash equilibrium) strategy over
+  the expandable nodes; a negative UCT weighs 0, and when every weight is 0 the draw is
+  uniform. Draws come from the run's seeded generator. MC-NEST's code spreads π over the
+  root's children only (a deeper node weighs 0 there); this follows its text, π over every
+  candidate node. Its pairwise importance sampling is not here.
+- LLaMA-Berry's final pick, `final=tournament`: the `final_pool` highest-Q answers are ranked by
+  the pairwise tournament (`strategies.tournament`, role `reward`, at the run's own sampling)
+  and its winner is the answer: + k(k - 1) calls for a pool of k. Cut off before any
+  comparison, the highest Q is.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -40,7 +55,9 @@ from redraft.context import Context, both, gather
 from redraft.feedback.base import FeedbackSource
 from redraft.feedback.critic import CriticFeedback
 from redraft.strategies.base import Final, Strategy
+from redraft.strategies.randomness import seeded_rng
 from redraft.strategies.registry import register
+from redraft.strategies.tournament import MAX_ENTRANTS, run_tournament, tournament_winner
 from redraft.tasks.base import Problem
 from redraft.trace import Candidate
 
@@ -115,14 +132,30 @@ def expandable(tree: list[Node], index: int, max_children: int) -> bool:
     return len(node.children) < max_children or max(tree[i].q for i in node.children) < node.q
 
 
+def node_uct(tree: list[Node], index: int, c: float, eps: float) -> float:
+    node = tree[index]
+    parent_visits = tree[node.parent].visits if node.parent is not None else 0
+    return uct(node.q, parent_visits, node.visits, c, eps)
+
+
 def select_node(tree: list[Node], c: float, eps: float, max_children: int) -> int:
     """The expandable node with the highest UCT (ties: the older). A leaf is always expandable."""
-    def value(index: int) -> float:
-        node = tree[index]
-        parent_visits = tree[node.parent].visits if node.parent is not None else 0
-        return uct(node.q, parent_visits, node.visits, c, eps)
+    return max((i for i in range(len(tree)) if expandable(tree, i, max_children)),
+               key=lambda i: node_uct(tree, i, c, eps))
 
-    return max((i for i in range(len(tree)) if expandable(tree, i, max_children)), key=value)
+
+def importance_weights(tree: list[Node], c: float, eps: float, max_children: int) -> dict[int, float]:
+    """MC-NEST's importance sampling weights: max(UCT, 0) · π over the expandable nodes, π uniform."""
+    nodes = [i for i in range(len(tree)) if expandable(tree, i, max_children)]
+    return {i: max(node_uct(tree, i, c, eps), 0.0) / len(nodes) for i in nodes}
+
+
+def sample_node(tree: list[Node], c: float, eps: float, max_children: int, rng: random.Random) -> int:
+    """An expandable node drawn in proportion to its importance weight (uniformly if all are 0)."""
+    weights = importance_weights(tree, c, eps, max_children)
+    if sum(weights.values()) <= 0:
+        return rng.choice(list(weights))
+    return rng.choices(list(weights), weights=list(weights.values()), k=1)[0]
 
 
 def updated_q(tree: list[Node], index: int) -> float:
@@ -159,23 +192,45 @@ class MCTSr(Strategy):
         high_score: float = Field(95, description="grades at or above this are suppressed")
         suppressed_score: float = Field(50, description="what a suppressed grade becomes (paper's code)")
         temperature: float = Field(0.7, ge=0, description="temperature of grades, critiques, refinements")
+        init: Literal["dummy", "zero_shot"] = Field(
+            "dummy", description="dummy: a draft root and an \"I don't know\" root (MCTSr); zero_shot: "
+            "the draft alone (MC-NEST)")
+        selection: Literal["uct", "importance"] = Field(
+            "uct", description="uct: the highest UCT; importance: drawn in proportion to UCT · uniform π "
+            "(MC-NEST)")
+        final: Literal["q", "tournament"] = Field(
+            "q", description="q: the highest-Q answer; tournament: the pairwise tournament's winner among "
+            "the final_pool best by Q (LLaMA-Berry)")
+        final_pool: int = Field(4, ge=2, le=MAX_ENTRANTS, description="answers entering final=tournament")
 
     params: Params
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         critic = self.feedback or CriticFeedback(CRITIQUE_PROMPT)
-        tree = [Node(text=await ctx.first_draft(problem)), Node(text=DUMMY)]
-        ctx = ctx.sampled(temperature=self.params.temperature)  # the search's calls are samples
-        tree[0].candidate = ctx.record(round=0, kind="draft", text=tree[0].text, metadata={"node": 0})
-        tree[1].candidate = ctx.record(round=0, kind="dummy", text=DUMMY, answer=None, metadata={"node": 1})
-        await gather(self._reward(problem, tree, 0, ctx), self._reward(problem, tree, 1, ctx))
-        for rollout in range(1, self.params.rollouts + 1):
-            chosen = select_node(tree, self.params.c, self.params.eps, self.params.max_children)
-            _, child = await both(self._reward(problem, tree, chosen, ctx),
-                                            self._expand(problem, tree, chosen, rollout, critic, ctx))
-            await self._reward(problem, tree, child, ctx)
+        p = self.params
+        tree = [Node(text=await ctx.first_draft(problem))]
+        search = ctx.sampled(temperature=p.temperature)  # the search's calls are samples
+        tree[0].candidate = search.record(round=0, kind="draft", text=tree[0].text, metadata={"node": 0})
+        if p.init == "dummy":
+            tree.append(Node(text=DUMMY))
+            tree[1].candidate = search.record(round=0, kind="dummy", text=DUMMY, answer=None,
+                                              metadata={"node": 1})
+        await gather(*(self._reward(problem, tree, index, search) for index in range(len(tree))))
+        rng = seeded_rng(self.name, ctx, problem)
+        for rollout in range(1, p.rollouts + 1):
+            chosen = (sample_node(tree, p.c, p.eps, p.max_children, rng) if p.selection == "importance"
+                      else select_node(tree, p.c, p.eps, p.max_children))
+            _, child = await both(self._reward(problem, tree, chosen, search),
+                                  self._expand(problem, tree, chosen, rollout, critic, search))
+            await self._reward(problem, tree, child, search)
             for index in backpropagate(tree, chosen):
-                self._publish(tree[index], ctx)
+                self._publish(tree[index], search)
+        if p.final == "tournament":
+            answers = [i for i, node in enumerate(tree)
+                       if node.visits and node.candidate is not None and node.candidate.kind != "dummy"]
+            pool = sorted(answers, key=lambda i: (-tree[i].q, i))[:p.final_pool]
+            # Judged at the run's own sampling, as the tournament strategy's comparisons are.
+            await run_tournament(problem, [c for i in pool if (c := tree[i].candidate) is not None], ctx)
         return Final(candidate=self.select(ctx.candidates), stop_reason="rollouts")
 
     async def _reward(self, problem: Problem, tree: list[Node], index: int, ctx: Context) -> None:
@@ -218,8 +273,12 @@ class MCTSr(Strategy):
         ctx.update(node.candidate)
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:
-        """The highest-Q answer that is not the dummy (ties: the older); unrewarded ones rank last."""
+        """The tournament's winner if one ran, else the highest-Q answer that is not the dummy (ties:
+        the older); unrewarded ones rank last."""
         answers = [c for c in candidates if c.kind != "dummy"]
+        winner = tournament_winner(answers) if self.params.final == "tournament" else None
+        if winner is not None:
+            return winner
         scored = [c for c in answers if c.score is not None]
         if scored:
             return max(scored, key=lambda c: c.score if c.score is not None else -math.inf)
