@@ -40,6 +40,7 @@ SMOKE = {
     "mctsr": ({"rollouts": 1}, ARITHMETIC),
     "reflexion": ({"max_rounds": 1, "n_tests": 2}, CODE),
     "self_debug": ({"max_rounds": 1}, CODE),
+    "pairwise_preference": ({}, ARITHMETIC),
 }
 
 

@@ -43,7 +43,7 @@ SAMPLED = {
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",
-              "self_refine", "tear", "wait"}
+              "self_refine", "tear", "wait", "pairwise_preference"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

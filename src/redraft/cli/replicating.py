@@ -88,14 +88,23 @@ def list_all(as_json: bool) -> None:
         return
     table = Table("study", "strategies", "claims", "paper")
     for info in infos:
-        claims = "\n".join(f"{c['effect']} {c['direction']} 0" for c in info["claims"])
+        claims = "\n".join(f"{c['effect']} {c['direction']} {points(c.get('threshold', 0.0))}"
+                           for c in info["claims"])
         table.add_row(info["name"], escape("\n".join(info["strategies"])), escape(claims),
                       escape(info["paper"]))
     stdout.print(table)
 
 
-def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:+.1f}"
+def points(threshold: float) -> str:
+    """A claim's threshold in the table's units (points): 0, or 50 for an AUROC or a rate."""
+    return f"{threshold * 100:g}"
+
+
+def percent(value: float | None, *, signed: bool = True) -> str:
+    """A figure in points: a difference signed (+3.3), a rate or an AUROC not (73.0)."""
+    if value is None:
+        return "–"
+    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
 
 
 def render_study(result: StudyResult) -> None:
@@ -108,10 +117,12 @@ def render_study(result: StudyResult) -> None:
             verdict = f.verdict_label if f.headline else f"({f.verdict_label})"
             needed = "" if f.verdict != "inconclusive" else ("≈" + str(f.n_needed) if f.n_needed else
                                                              "nothing measured" if f.n == 0 else
-                                                             "none: effect 0")
-            interval = (f"{percent(f.effect)} [{percent(f.ci_low)}, {percent(f.ci_high)}]"
-                        if f.effect is not None else "–")
-            label = f"{claim.text}{mark}\n{claim.effect} {claim.direction} 0" if f.headline else ""
+                                                             f"none: effect {points(claim.threshold)}")
+            signed = claim.threshold == 0
+            interval = (f"{percent(f.effect, signed=signed)} [{percent(f.ci_low, signed=signed)}, "
+                        f"{percent(f.ci_high, signed=signed)}]" if f.effect is not None else "–")
+            label = (f"{claim.text}{mark}\n{claim.effect} {claim.direction} {points(claim.threshold)}"
+                     if f.headline else "")
             paper = f"{claim.paper_figure}\n({claim.citation})" if f.headline else ""
             table.add_row(escape(label), escape(paper), escape(f.subject), interval, str(f.n),
                           "–" if f.p_value is None else f"{f.p_value:.3g}", verdict, needed)

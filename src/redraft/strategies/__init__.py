@@ -11,6 +11,7 @@ from redraft.strategies import (  # noqa: F401
     ioe,
     magicore,
     mctsr,
+    pairwise_preference,
     progco,
     reflexion,
     self_consistency,
