@@ -48,6 +48,7 @@ SMOKE = {
     "tournament": ({"n": 2}, ARITHMETIC),
     "rsa": ({"n": 2, "k": 2, "rounds": 1}, ARITHMETIC),
     "ab_mcts": ({"iterations": 2}, ARITHMETIC),
+    "pairwise_preference": ({}, ARITHMETIC),
 }
 
 

@@ -12,8 +12,10 @@ from typing import Any
 
 from redraft.errors import RedraftError
 
-#: Roles that write or rewrite answers; they fall back to the generator.
-GENERATING_ROLES = ("generator", "refiner", "rewriter", "planner", "reflector", "explainer", "test_writer")
+#: Roles that write or rewrite answers; they fall back to the generator. `other` is another model
+#: whose answers a study sets beside the generator's (`redraft replicate self_preference`).
+GENERATING_ROLES = ("generator", "refiner", "rewriter", "planner", "reflector", "explainer", "test_writer",
+                    "other")
 #: Roles that judge; they fall back to the critic, then the generator.
 JUDGING_ROLES = ("critic", "reward", "verifier", "asker", "truster", "reviewer", "executor", "judge",
                  "instructor")

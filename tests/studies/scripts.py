@@ -24,8 +24,11 @@ ANSWER = re.compile(r"The answer is (-?[\d.]+)\.")
 
 #: (problem index, round, previous answer right) -> the refined answer is right
 Policy = Callable[[int, int, bool], bool]
-#: (problem index, the answer under review is right) -> the critic says "VERDICT: correct"
-Critic = Callable[[int, bool], bool]
+#: (problem index, the answer under review is right) -> the critic says "VERDICT: correct" (True),
+#: "VERDICT: revise" (False), or writes no verdict line at all (None)
+Critic = Callable[[int, bool], bool | None]
+#: (problem index, own answer shown first, own answer right, other answer right) -> the judge's reply
+JudgePolicy = Callable[[int, bool, bool, bool], str]
 #: (problem index, sample seed) -> that sample is right
 SampleRule = Callable[[int, int], bool]
 
@@ -65,7 +68,10 @@ def always_approves(index: int, right: bool) -> bool:
 def critique(index: int, text: str, critic: Critic) -> str:
     """self_refine's critic on the answer its prompt quotes, ending in a VERDICT line."""
     candidate = text.rpartition("Proposed answer:")[2]
-    if critic(index, is_right(index, candidate)):
+    approves = critic(index, is_right(index, candidate))
+    if approves is None:
+        return "Hard to say; the steps look plausible."
+    if approves:
         return "The steps check out.\nVERDICT: correct"
     return "Check step 2 again.\nVERDICT: revise"
 
@@ -80,9 +86,10 @@ def critic_replies(critic: Critic) -> Callable[[list[dict[str, Any]]], str]:
 
 
 def replies(draft_right: Callable[[int], bool], policy: Policy, *, critic: Critic = always_revise,
-            sample_right: SampleRule | None = None) -> Callable[..., str]:
+            sample_right: SampleRule | None = None, judge: JudgePolicy | None = None) -> Callable[..., str]:
     """The generator: drafts (and, sampled at temperature > 0 with a seed, samples by `sample_right`),
-    its own critiques by `critic`, Huang et al.'s review, and refinements by `policy`."""
+    its own critiques by `critic`, Huang et al.'s review, refinements by `policy`, and pairwise
+    judgments of its answer against another model's by `judge`."""
     def reply(messages: list[dict[str, Any]], sampling: dict[str, Any] | None = None) -> str:
         index = problem_index(messages[0]["content"])
         last = messages[-1]["content"]
@@ -93,6 +100,8 @@ def replies(draft_right: Callable[[int], bool], policy: Policy, *, critic: Criti
             return answer(index, draft_right(index))
         if "VERDICT" in last and REFINE_INSTRUCTION not in last:  # self_refine's critic, by the generator
             return critique(index, last, critic)
+        if judge is not None and "PREFERRED: 1" in last:
+            return judgment(index, last, judge)
         if last == REVIEW_PROMPT:
             return "Step 2 may be wrong."
         if IMPROVE_PROMPT in last or REFINE_INSTRUCTION in last:
@@ -139,3 +148,65 @@ def run_study(name: str | Study, tmp_path: Path, draft_right: Callable[[int], bo
                            cache=cache, models=models, seed=seed)
     study = get_study(name) if isinstance(name, str) else name
     return asyncio.run(study.run(context))
+
+
+OTHER_REASONING = "Another way to see it."
+
+
+def other_answer(index: int, right: bool) -> str:
+    """The other model's answer: its own wording, so the judge (and a test) can tell whose it is."""
+    return answer(index, right).replace("Some reasoning.", OTHER_REASONING)
+
+
+def other_replies(other_right: Callable[[int], bool]) -> Callable[[list[dict[str, Any]]], str]:
+    """A model bound to the `other` role: it only ever answers the problem."""
+    def reply(messages: list[dict[str, Any]]) -> str:
+        return other_answer(INDEX[messages[-1]["content"]], other_right(INDEX[messages[-1]["content"]]))
+
+    return reply
+
+
+def judgment(index: int, prompt: str, judge: JudgePolicy) -> str:
+    """pairwise_preference's comparison, answered by `judge` from whose answer is shown first."""
+    first = prompt.partition("Answer 1:")[2].partition("Answer 2:")[0]
+    second = prompt.partition("Answer 2:")[2]
+    own_first = OTHER_REASONING not in first
+    own, other = (first, second) if own_first else (second, first)
+    return judge(index, own_first, is_right(index, own), is_right(index, other))
+
+
+def position(own_first: bool, prefer_own: bool) -> str:
+    """The line naming the own answer's position (or the other's)."""
+    return f"PREFERRED: {1 if own_first == prefer_own else 2}"
+
+
+def favours_itself(index: int, own_first: bool, own_right: bool, other_right: bool) -> str:
+    return "Answer A reads better.\n" + position(own_first, True)
+
+
+def favours_the_other(index: int, own_first: bool, own_right: bool, other_right: bool) -> str:
+    return position(own_first, False)
+
+
+def first_shown(index: int, own_first: bool, own_right: bool, other_right: bool) -> str:
+    """All position bias: the answer shown first, whoever wrote it."""
+    return "PREFERRED: 1"
+
+
+def quality_then_first(index: int, own_first: bool, own_right: bool, other_right: bool) -> str:
+    """The right answer when only one is right; otherwise the one shown first (no self-preference)."""
+    return position(own_first, own_right) if own_right != other_right else "PREFERRED: 1"
+
+
+def run_self_preference(tmp_path: Path, own_right: Callable[[int], bool], other_right: Callable[[int], bool],
+                        judge: JudgePolicy, *, limit: int, other: bool = True) -> StudyResult:
+    """self_preference with the scripted generator (its drafts by `own_right`, its judgments by
+    `judge`) and, with `other`, a second scripted model (named "other") bound to the `other` role."""
+    cached = ResponseCache(tmp_path / "cache.db")
+    generator = replies(own_right, keeps_its_answer, judge=judge)
+    models = {"generator": ManagedModel(ScriptedModel(generator), cache=cached)}
+    if other:
+        models["other"] = ManagedModel(ScriptedModel(other_replies(other_right), name="other"), cache=cached)
+    context = StudyContext("multiarith", RunStore(tmp_path / "runs.db"), limit=limit, concurrency=1,
+                           models=models)
+    return asyncio.run(get_study("self_preference").run(context))

@@ -20,7 +20,7 @@ from redraft.cli.evaluating import failed_items
 from redraft.cli.signals import run_interruptible
 from redraft.errors import UsageError
 from redraft.extras import require
-from redraft.report.claims import ORACLE_NOTE, claim_rows
+from redraft.report.claims import ORACLE_NOTE, claim_rows, threshold_points
 from redraft.runs.evaluation import Evaluation
 from redraft.runs.store import RunStore
 from redraft.studies import STUDIES, StudyContext, StudyResult, get_study, study_info
@@ -124,7 +124,8 @@ def list_all(as_json: bool) -> None:
         return
     table = Table("study", "strategies", "claims", "paper")
     for info in infos:
-        claims = "\n".join(f"{c['effect']} {c['direction']} 0" for c in info["claims"])
+        claims = "\n".join(f"{c['effect']} {c['direction']} {threshold_points(c.get('threshold', 0.0))}"
+                           for c in info["claims"])
         table.add_row(info["name"], escape("\n".join(info["strategies"])), escape(claims),
                       escape(info["paper"]))
     stdout.print(table)
@@ -136,7 +137,7 @@ def render_study(result: StudyResult) -> None:
                   "n to decide", title=escape(f"{result.study} on {result.task}: {result.paper}"))
     for row in claim_rows(result):
         claim, mark = row.claim, " †" if row.oracle_conditioned else ""
-        label = f"{claim.text}{mark}\n{claim.effect} {claim.direction} 0" if row.headline else ""
+        label = f"{claim.text}{mark}\n{row.test}" if row.headline else ""
         paper = f"{claim.paper_figure}\n({claim.citation})" if row.headline else ""
         table.add_row(escape(label), escape(paper), escape(row.finding.subject), row.measured,
                       str(row.finding.n), row.p_value, row.verdict, row.n_to_decide)

@@ -18,9 +18,16 @@ ORACLE_NOTE = (
 )
 
 
-def points(value: float | None) -> str:
-    """A difference of proportions in percentage points, signed: +12.5."""
-    return "–" if value is None else f"{value * 100:+.1f}"
+def points(value: float | None, *, signed: bool = True) -> str:
+    """A figure in percentage points: a difference signed (+12.5), a rate or an AUROC not (73.0)."""
+    if value is None:
+        return "–"
+    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+
+
+def threshold_points(threshold: float) -> str:
+    """A claim's threshold in the table's units: 0, or 50 for a rate or an AUROC."""
+    return f"{threshold * 100:g}"
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,18 @@ class ClaimRow:
         return self.claim.oracle_conditioned
 
     @property
+    def test(self) -> str:
+        """What the claim compares: `acc(a) − acc(b) <= 0`, `AUROC > 50`."""
+        return f"{self.claim.effect} {self.claim.direction} {threshold_points(self.claim.threshold)}"
+
+    @property
     def measured(self) -> str:
         f = self.finding
         if f.effect is None:
             return "–"
-        return f"{points(f.effect)} [{points(f.ci_low)}, {points(f.ci_high)}]"
+        signed = self.claim.threshold == 0  # a difference; a rate or an AUROC is shown unsigned
+        return (f"{points(f.effect, signed=signed)} [{points(f.ci_low, signed=signed)}, "
+                f"{points(f.ci_high, signed=signed)}]")
 
     @property
     def p_value(self) -> str:
@@ -59,7 +73,7 @@ class ClaimRow:
             return ""
         if f.n_needed:
             return f"≈{f.n_needed}"
-        return "nothing measured" if f.n == 0 else "none: effect 0"
+        return "nothing measured" if f.n == 0 else f"none: effect {threshold_points(self.claim.threshold)}"
 
 
 def claim_rows(result: StudyResult) -> list[ClaimRow]:

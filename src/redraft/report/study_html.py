@@ -63,7 +63,7 @@ about the n that would decide it. Rows in brackets are detail under the claim an
 {{- ' oracle' if row.oracle_conditioned }}" data-claim="{{ row.claim.id }}">
 <td class="claim">{% if row.headline %}{{ row.claim.text }}{% if row.oracle_conditioned %}
  <span title="oracle-conditioned">†</span>{% endif %}<br>
-<code>{{ row.claim.effect }} {{ row.claim.direction }} 0</code>{% endif %}</td>
+<code>{{ row.test }}</code>{% endif %}</td>
 <td>{% if row.headline %}{{ row.claim.paper_figure }}<div class="cite">{{ row.claim.citation }}</div>
 {% endif %}</td>
 <td>{{ row.finding.subject }}</td><td class="num">{{ row.measured }}</td>

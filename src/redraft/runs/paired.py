@@ -1,4 +1,5 @@
-"""Paired tests for comparing two strategies on the same problems, without scipy.
+"""Paired tests for comparing two strategies on the same problems, without scipy (and the
+score intervals they are built from: Wilson's, Newcombe's for independent proportions).
 
 A delta between two accuracies measured on different problem sets, or with no
 interval, says little at the sizes redraft runs at; these pair each problem's
@@ -53,10 +54,13 @@ def paired_bootstrap(
     return (low, high)
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval: honest at small n and near 0 or 1, unlike the normal one.
 
     With n = 0 nothing is known: the interval is all of (0, 1), never a confident (0, 0).
+    `successes` may be fractional (a tie counted as half a success, an expected count): for an
+    outcome bounded in [0, 1] the Bernoulli variance p(1 − p) is the largest there is, so the
+    interval stays conservative.
     """
     if n == 0:
         return (0.0, 1.0)
@@ -78,19 +82,47 @@ def newcombe_paired(
     """
     if len(first) != len(second):
         raise ValueError(f"paired samples differ in length: {len(first)} and {len(second)}")
-    n = len(first)
-    if n == 0:
+    if not first:
         return None
-    both = sum(1 for a, b in zip(first, second, strict=True) if a and b)
-    only_first = sum(1 for a, b in zip(first, second, strict=True) if a and not b)
-    only_second = sum(1 for a, b in zip(first, second, strict=True) if b and not a)
-    neither = n - both - only_first - only_second
+    pairs = list(zip(first, second, strict=True))
+    both = sum(1 for a, b in pairs if a and b)
+    only_first = sum(1 for a, b in pairs if a and not b)
+    only_second = sum(1 for a, b in pairs if b and not a)
+    neither = len(pairs) - both - only_first - only_second
+    return newcombe_paired_counts(both, only_first, only_second, neither, z)
+
+
+def newcombe_paired_counts(
+    both: float, only_first: float, only_second: float, neither: float, z: float = 1.96
+) -> tuple[float, float] | None:
+    """`newcombe_paired` from the 2×2 table of the pairs (counts may be fractional: expected counts
+    of pairs drawn at random, as `redraft.studies.gen_verify_gap` builds them). None for no pairs."""
+    n = both + only_first + only_second + neither
+    if n <= 0:
+        return None
     p1, p2 = (both + only_first) / n, (both + only_second) / n
     l1, u1 = wilson_interval(both + only_first, n, z)
     l2, u2 = wilson_interval(both + only_second, n, z)
     spread = (both + only_first) * (only_second + neither) * (both + only_second) * (only_first + neither)
-    phi = (both * neither - only_first * only_second) / math.sqrt(spread) if spread else 0.0
+    phi = (both * neither - only_first * only_second) / math.sqrt(spread) if spread > 0 else 0.0
     d = p1 - p2
     low = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     high = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
     return (max(-1.0, low), min(1.0, high))
+
+
+def newcombe_independent(
+    successes_1: float, n_1: float, successes_2: float, n_2: float, z: float = 1.96
+) -> tuple[float, float] | None:
+    """95% interval of p1 − p2 for two independent proportions: Newcombe's hybrid score interval
+    (Newcombe 1998, "Interval estimation for the difference between independent proportions",
+    method 10), from the two Wilson intervals. Like the paired one it never collapses to a point
+    when both sides are all 0 or all 1. None when either side has nothing."""
+    if n_1 <= 0 or n_2 <= 0:
+        return None
+    p1, p2 = successes_1 / n_1, successes_2 / n_2
+    l1, u1 = wilson_interval(successes_1, n_1, z)
+    l2, u2 = wilson_interval(successes_2, n_2, z)
+    d = p1 - p2
+    return (max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+            min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))

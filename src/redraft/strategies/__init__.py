@@ -15,6 +15,7 @@ from redraft.strategies import (  # noqa: F401
     iort,
     magicore,
     mctsr,
+    pairwise_preference,
     progco,
     rci,
     reflexion,

@@ -31,15 +31,18 @@ from redraft.runs.paired import mcnemar_exact, newcombe_paired
 from redraft.runs.replication_store import ReplicationStore
 from redraft.runs.store import RunStore
 from redraft.studies.verdict import ClaimVerdict, Direction, VerdictName, decide
+from redraft.trace import Candidate
 
 
 class Claim(BaseModel):
-    """One finding of the paper, as a direction on a measured effect (compared with 0)."""
+    """One finding of the paper, as a direction on a measured effect, compared with `threshold`
+    (0 for a difference; 0.5 for an AUROC or a preference rate)."""
 
     id: str
     text: str  # the claim in words
     effect: str  # what is measured, e.g. "acc(intrinsic) − acc(direct)"
     direction: Direction
+    threshold: float = 0.0
     paper_figure: str  # the paper's own number(s)
     citation: str  # where they are printed
     oracle_conditioned: bool = False  # measured with oracle stopping: an upper bound, not a method
@@ -104,7 +107,7 @@ class Finding(BaseModel):
 def finding(claim: Claim, subject: str, measured: Measured, *, headline: bool = True,
             **details: Any) -> Finding:
     decided = decide(claim.direction, measured.effect, measured.ci_low, measured.ci_high, measured.n,
-                     sd=measured.sd)
+                     sd=measured.sd, threshold=claim.threshold)
     return Finding(claim=claim.id, subject=subject, effect=measured.effect, ci_low=measured.ci_low,
                    ci_high=measured.ci_high, n=measured.n, p_value=measured.p_value,
                    verdict=decided.verdict, n_needed=decided.n_needed,
@@ -200,19 +203,24 @@ class StudyContext:
         #: interrupted study still names its evaluations.
         self.replication: str | None = None
 
-    def config(self, strategies: list[str], *, without: Sequence[str] = ()) -> EvalConfig:
+    def config(self, strategies: list[str], *, without: Sequence[str] = (),
+               default_seed: int | None = None) -> EvalConfig:
         roles = {role: config for role, config in self.roles.items() if role not in without}
+        seed = self.seed if self.seed is not None else default_seed
         return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=roles,
-                          limit=self.limit, seed=self.seed, temperature=self.temperature,
+                          limit=self.limit, seed=seed, temperature=self.temperature,
                           max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache)
 
-    def evaluation(self, strategies: list[str], *, without: Sequence[str] = ()) -> Evaluation:
+    def evaluation(self, strategies: list[str], *, without: Sequence[str] = (),
+                   default_seed: int | None = None) -> Evaluation:
         """The evaluation a study would run (built, so bad specs fail before any call). Roles named in
-        `without` are unbound in it, so their calls fall back as usual (a critic to the generator)."""
+        `without` are unbound in it, so their calls fall back as usual (a critic to the generator).
+        `default_seed` is its seed when the study was given none (a study that samples at T > 0
+        stays reproducible, and its samples cacheable); the stored config records the one used."""
         models = (None if self.models is None
                   else {role: model for role, model in self.models.items() if role not in without})
-        return Evaluation(self.config(strategies, without=without), self.store, models=models,
-                          on_item=self.on_item)
+        return Evaluation(self.config(strategies, without=without, default_seed=default_seed), self.store,
+                          models=models, on_item=self.on_item)
 
     def bound(self, role: str) -> bool:
         """Whether `role` has a model of its own, other than the generator's (the same model and
@@ -245,10 +253,12 @@ class StudyContext:
                 "params": params or {},
                 "models": {role: self.describe(role) for role in ["generator", *roles]}}
 
-    async def evaluate(self, strategies: list[str], *, without: Sequence[str] = ()) -> Evaluated:
+    async def evaluate(self, strategies: list[str], *, without: Sequence[str] = (),
+                       default_seed: int | None = None) -> Evaluated:
         """Run `strategies` as one evaluation over the task's problems; scored items per strategy.
-        Roles named in `without` are unbound for it (see `evaluation`)."""
-        evaluation = self.evaluation(strategies, without=without)
+        Roles named in `without` are unbound for it; `default_seed` applies when no seed was given
+        (see `evaluation`)."""
+        evaluation = self.evaluation(strategies, without=without, default_seed=default_seed)
         if self.replication is not None:
             ReplicationStore(self.store).link(self.replication, evaluation.eval_id)
         if self.on_start is not None:
@@ -260,6 +270,11 @@ class StudyContext:
                          cache=self.cache_use([i for group in items.values() for i in group]))
         self.evaluated.append(done)
         return done
+
+    def candidates(self, item: ItemResult) -> list[Candidate]:
+        """The candidates an item's run recorded, as stored (verdicts, feedback and metadata
+        included, every stage): what a study reads back of what a strategy recorded."""
+        return [] if item.run_id is None else self.store.get_run(item.run_id).candidates
 
     def cache_use(self, items: Sequence[ItemResult]) -> CacheUse:
         """Calls and tokens of these items' runs, and how many of them came from the cache."""
