@@ -42,8 +42,8 @@ SAMPLED = {
     "direct>gsr": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
-SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",
-              "self_refine", "tear", "wait"}
+SEQUENTIAL = {"art", "critical", "direct", "injected_error", "ioe", "progco", "reflexion", "self_debug",
+              "self_polish", "self_refine", "tear", "wait"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

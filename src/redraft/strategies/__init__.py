@@ -8,6 +8,7 @@ from redraft.strategies import (  # noqa: F401
     critical,
     direct,
     gsr,
+    injected_error,
     ioe,
     magicore,
     mctsr,
