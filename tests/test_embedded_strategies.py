@@ -28,6 +28,7 @@ SMOKE = {
     "critical": ({"max_rounds": 1}, ARITHMETIC),
     "ioe": ({}, ARITHMETIC),
     "wait": ({"rounds": 1}, ARITHMETIC),
+    "injected_error": ({"turn": "own", "wait": True}, ARITHMETIC),
     "self_polish": ({"max_rounds": 1}, ARITHMETIC),
     "art": ({}, ARITHMETIC),
     "tear": ({}, TRANSLATION),

@@ -46,8 +46,9 @@ SAMPLED = {
     "ab_mcts": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
-SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",
-              "self_refine", "tear", "wait", "pairwise_preference", "cove", "iort", "rci", "strategy_switch"}
+SEQUENTIAL = {"art", "critical", "direct", "injected_error", "ioe", "progco", "reflexion", "self_debug",
+              "self_polish", "self_refine", "tear", "wait", "pairwise_preference", "cove", "iort", "rci",
+              "strategy_switch"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

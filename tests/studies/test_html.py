@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from redraft.cli import app, replicating, replications  # noqa: F401  (register the commands)
 from redraft.report.figures import BarFigure, LineFigure
-from redraft.report.study_html import render_study_html, write_study_report
 from redraft.runs.store import RunStore
 from redraft.studies import get_study
+from redraft.studies.html import render_study_html, write_study_report
 from redraft.studies.recorded import Replication
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 from tests.studies.recording import record

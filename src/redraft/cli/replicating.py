@@ -20,10 +20,10 @@ from redraft.cli.evaluating import failed_items
 from redraft.cli.signals import run_interruptible
 from redraft.errors import UsageError
 from redraft.extras import require
-from redraft.report.claims import ORACLE_NOTE, claim_rows, threshold_points
 from redraft.runs.evaluation import Evaluation
 from redraft.runs.store import RunStore
 from redraft.studies import STUDIES, StudyContext, StudyResult, get_study, study_info
+from redraft.studies.claims_table import ORACLE_NOTE, claim_rows, threshold_points
 from redraft.studies.recorded import Replication
 from redraft.studies.recorded import replicate as record_study
 
@@ -110,7 +110,7 @@ def check_html_target(html: Path) -> None:
 
 
 def write_html(html: Path, replication: Replication, store: RunStore) -> None:
-    from redraft.report.study_html import write_study_report
+    from redraft.studies.html import write_study_report
 
     written = write_study_report(html, replication.finished(), store, replication.record)
     typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)  # one line, however long

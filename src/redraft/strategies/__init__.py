@@ -11,6 +11,7 @@ from redraft.strategies import (  # noqa: F401
     direct,
     filtered_vote,
     gsr,
+    injected_error,
     ioe,
     iort,
     magicore,

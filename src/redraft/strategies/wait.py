@@ -35,19 +35,22 @@ from redraft.trace import Candidate
 MARKER = " Wait"
 
 
-def turn_check(problem: Problem, prefix: str, continuation: str) -> str | None:
+def turn_check(problem: Problem, prefix: str, continuation: str, *, marker: str = MARKER) -> str | None:
     """Why `continuation` looks like a new assistant turn rather than the rest of `prefix`; None if not.
 
-    Deterministic and conservative: only what a new turn shows and a continuation cannot.
+    `prefix` is the assistant text sent to be continued, ending in `marker` (" Wait") or, with
+    `marker=""`, in whatever it ends with (a step cut short: `injected_error`). Deterministic and
+    conservative: only what a new turn shows and a continuation cannot.
     """
-    answer = prefix[: -len(MARKER)].strip()
+    answer = (prefix[: -len(marker)] if marker and prefix.endswith(marker) else prefix).strip()
     question = problem.prompt.strip()[:60]
     if answer and continuation.lstrip().startswith(answer[:60]):
         return "echoed the answer it was asked to continue"
     if question and question in continuation:
         return "restated the question"
     if continuation and continuation[0].isalnum():
-        return "started a new sentence glued to the marker (a new turn, not a continuation)"
+        glued = "the marker" if marker and prefix.endswith(marker) else "the text it continues"
+        return f"started a new sentence glued to {glued} (a new turn, not a continuation)"
     return None
 
 

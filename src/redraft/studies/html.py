@@ -5,7 +5,7 @@
             as STEM.EVAL_ID.html, linked from the study's page
         figures <- the study's figures(result)         # none when the study is not installed here
         path <- the page: what ran (settings, models in words), the claims table (the same rows as
-                the terminal's, redraft.report.claims), notes, each figure drawn as a PNG, the links
+                the terminal's, redraft.studies.claims_table), notes, each figure drawn as a PNG, the links
 
 One self-contained file per page (figures are data URIs, no script). Every string a user or a model
 controls (task, model and strategy names, notes, subjects) goes through jinja2's autoescaping, and
@@ -20,12 +20,12 @@ from typing import Any
 from urllib.parse import quote
 
 from redraft.extras import needs_extra
-from redraft.report.claims import ORACLE_NOTE, claim_rows
 from redraft.report.figures import Figure
 from redraft.report.summary import summarize
 from redraft.runs.replication_store import ReplicationRecord
 from redraft.runs.store import RunNotFound, RunStore
 from redraft.studies.base import StudyResult
+from redraft.studies.claims_table import ORACLE_NOTE, claim_rows
 from redraft.studies.registry import StudyError, get_study
 
 FEATURE = "the HTML report"
