@@ -40,6 +40,10 @@ SMOKE = {
     "mctsr": ({"rollouts": 1}, ARITHMETIC),
     "reflexion": ({"max_rounds": 1, "n_tests": 2}, CODE),
     "self_debug": ({"max_rounds": 1}, CODE),
+    "ptrue": ({"k": 2}, ARITHMETIC),
+    "likelihood": ({"k": 2}, ARITHMETIC),
+    "id_sampling": ({"n": 2, "b0": 16, "max_budget": 48}, ARITHMETIC),
+    "local_refine": ({}, ARITHMETIC),
 }
 
 

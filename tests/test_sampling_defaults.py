@@ -40,10 +40,13 @@ SAMPLED = {
     "direct>self_consistency": {"sample"},
     "direct>best_of_n": {"sample"},
     "direct>gsr": {"sample"},
+    "ptrue": {"sample"},
+    "likelihood": {"sample"},
+    "id_sampling": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "ioe", "progco", "reflexion", "self_debug", "self_polish",
-              "self_refine", "tear", "wait"}
+              "self_refine", "tear", "wait", "local_refine"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

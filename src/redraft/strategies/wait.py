@@ -35,12 +35,13 @@ from redraft.trace import Candidate
 MARKER = " Wait"
 
 
-def turn_check(problem: Problem, prefix: str, continuation: str) -> str | None:
-    """Why `continuation` looks like a new assistant turn rather than the rest of `prefix`; None if not.
+def turn_check(problem: Problem, prefix: str, continuation: str, marker: str = MARKER) -> str | None:
+    """Why `continuation` looks like a new assistant turn rather than the rest of `prefix` (which
+    ends with `marker`); None if not.
 
     Deterministic and conservative: only what a new turn shows and a continuation cannot.
     """
-    answer = prefix[: -len(MARKER)].strip()
+    answer = prefix[: -len(marker)].strip()
     question = problem.prompt.strip()[:60]
     if answer and continuation.lstrip().startswith(answer[:60]):
         return "echoed the answer it was asked to continue"
