@@ -220,9 +220,10 @@ def token_logprobs(llm: Any, prompt_tokens: int, text: str, top: int) -> list[To
     """The logprob of each token of `text` after the prompt the instance just generated from, and
     the `top` likeliest tokens at each position; `llm` must keep every position's logits.
 
-    `text` is tokenized again and scored as it stands (teacher forcing), so the tokens join to
-    exactly the reply; where they are the tokens just generated (almost always), their logits are
-    still there and nothing is evaluated again.
+    `text` is tokenized again and scored as it stands (teacher forcing), so the tokens' bytes join
+    to exactly the reply (their text too, unless a character spans two tokens); where they are the
+    tokens just generated (almost always), their logits are still there and nothing is evaluated
+    again.
     """
     import numpy as np
 
@@ -240,21 +241,19 @@ def token_logprobs(llm: Any, prompt_tokens: int, text: str, top: int) -> list[To
     if common < len(sequence):
         llm.n_tokens = common
         llm.eval(sequence[common:])
-    logits = np.asarray(llm.scores[prompt_tokens - 1: prompt_tokens - 1 + len(completion)], dtype=np.float64)
-    peak = logits.max(axis=1, keepdims=True)
-    logprobs = logits - peak - np.log(np.exp(logits - peak).sum(axis=1, keepdims=True))
     result = []
-    for position, token in enumerate(completion):
-        row = logprobs[position]
+    for position, token in enumerate(completion):  # a row at a time: a long reply's rows are 100s of MB
+        logits = np.asarray(llm.scores[prompt_tokens - 1 + position], dtype=np.float64)
+        peak = logits.max()
+        row = logits - peak - np.log(np.exp(logits - peak).sum())
         best = np.argpartition(-row, top - 1)[:top] if top else np.array([], dtype=int)
         best = best[np.argsort(-row[best], kind="stable")]
         raw = llm.detokenize([token])
         alternatives = [(int(i), llm.detokenize([int(i)])) for i in best]
         result.append(TokenLogprob(
-            token=raw.decode("utf-8", errors="replace"), logprob=float(logprobs[position, token]),
-            bytes=list(raw), top_logprobs=[
-                TopLogprob(token=b.decode("utf-8", errors="replace"), logprob=float(logprobs[position, i]),
-                           bytes=list(b)) for i, b in alternatives]))
+            token=raw.decode("utf-8", errors="replace"), logprob=float(row[token]), bytes=list(raw),
+            top_logprobs=[TopLogprob(token=b.decode("utf-8", errors="replace"), logprob=float(row[i]),
+                                     bytes=list(b)) for i, b in alternatives]))
     return result
 
 
