@@ -50,6 +50,10 @@ SMOKE = {
     "rsa": ({"n": 2, "k": 2, "rounds": 1}, ARITHMETIC),
     "ab_mcts": ({"iterations": 2}, ARITHMETIC),
     "pairwise_preference": ({}, ARITHMETIC),
+    "ptrue": ({"k": 2}, ARITHMETIC),
+    "likelihood": ({"k": 2}, ARITHMETIC),
+    "id_sampling": ({"n": 2, "b0": 16, "max_budget": 48}, ARITHMETIC),
+    "local_refine": ({}, ARITHMETIC),
 }
 
 

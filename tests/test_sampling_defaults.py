@@ -44,11 +44,14 @@ SAMPLED = {
     "tournament": {"sample"},
     "rsa": {"sample", "aggregate"},
     "ab_mcts": {"sample"},
+    "ptrue": {"sample"},
+    "likelihood": {"sample"},
+    "id_sampling": {"sample"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "injected_error", "ioe", "progco", "reflexion", "self_debug",
               "self_polish", "self_refine", "tear", "wait", "pairwise_preference", "cove", "iort", "rci",
-              "strategy_switch"}
+              "strategy_switch", "local_refine"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:

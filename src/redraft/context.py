@@ -27,6 +27,7 @@ from redraft.budget import (  # noqa: F401  (re-exported: the kernel's names of 
     Grant,
     estimate_prompt_tokens,
 )
+from redraft.errors import UsageError
 from redraft.models.base import Completion, Message, ModelError, Usage
 from redraft.models.managed import ManagedModel
 from redraft.roles import (  # noqa: F401  (re-exported)
@@ -348,10 +349,20 @@ class Context:
         """
         if self.drafter is not None:
             return await self.drafter(problem, self, n, sampling)
+        return [c.text for c in await self.first_completions(problem, n, final=final, **sampling)]
+
+    async def first_completions(
+        self, problem: Problem, n: int, *, final: bool = False, **sampling: Any
+    ) -> list[Completion]:
+        """Up to `n` plain first generations, whole (token logprobs included when asked): for a
+        method that reads more than the text. A composed drafter gives texts only, so with one
+        this is a UsageError rather than a silent plain generation."""
+        if self.drafter is not None:
+            raise UsageError("this step reads whole completions (e.g. their logprobs); a composed "
+                             "drafter gives texts only: run it without `A>` composition")
         messages: list[Message] = [{"role": "user", "content": problem.prompt},
                                    *self.ledger.trailing]  # type: ignore[list-item]
-        completions = await self.complete_n("generator", messages, n, partial=True, final=final, **sampling)
-        return [c.text for c in completions]
+        return await self.complete_n("generator", messages, n, partial=True, final=final, **sampling)
 
     async def first_draft(self, problem: Problem, *, final: bool = False, **sampling: Any) -> str:
         """One first attempt; `final=True` when it is certainly the answer (see `FinalStage`)."""

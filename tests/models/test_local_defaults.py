@@ -36,7 +36,7 @@ class FakeLlama:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[local.LocalModel, FakeLlama]:
     llm = FakeLlama()
-    monkeypatch.setattr(local, "_load", lambda path, n_ctx: llm)
+    monkeypatch.setattr(local, "_load", lambda path, n_ctx, logits_all=False: llm)
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF")
     return local.LocalModel(gguf), llm

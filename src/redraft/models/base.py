@@ -49,6 +49,24 @@ class Usage(BaseModel):
         self.latency_s += other.latency_s
 
 
+class TopLogprob(BaseModel):
+    """One of the likeliest tokens at a position (OpenAI's `top_logprobs` entry)."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(BaseModel):
+    """One generated token with its log-probability and the likeliest alternatives at its position
+    (OpenAI's `logprobs.content` entry). `top_logprobs` holds as many as the call asked for."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob] = []
+
+
 class Completion(BaseModel):
     """What one call returns: the text plus the facts a trace needs."""
 
@@ -65,6 +83,9 @@ class Completion(BaseModel):
     tool_calls: list[dict[str, Any]] | None = None
     #: Reasoning text an upstream returns beside the answer (`reasoning_content` / `reasoning`).
     reasoning: str | None = None
+    #: The reply's tokens with their log-probabilities, when the call asked (`logprobs=True`,
+    #: `top_logprobs=k` alternatives each); None when it did not. See `supports_logprobs`.
+    logprobs: list[TokenLogprob] | None = None
 
     def usage(self) -> Usage:
         return Usage(
@@ -126,7 +147,9 @@ class Model(Protocol):
         """Complete `messages`. Sampling keys: temperature, max_tokens, top_p, seed, stop.
 
         A model whose `supports_choices` attribute is true (see `supports_choices`) also
-        takes `choices`: a list of strings, and its reply is exactly one of them.
+        takes `choices`: a list of strings, and its reply is exactly one of them. One whose
+        `supports_logprobs` is true takes `logprobs` (bool) and `top_logprobs` (int, 0-20) and
+        then returns `Completion.logprobs`.
         """
         ...
 
@@ -147,3 +170,27 @@ def choice_grammar(choices: list[str]) -> str:
     if not choices:
         raise ModelError("`choices` needs at least one string")
     return "root ::= " + " | ".join(json.dumps(c) for c in choices)
+
+
+#: The most alternatives per token a call may ask for (OpenAI's limit; vLLM's default `max_logprobs`).
+MAX_TOP_LOGPROBS = 20
+
+
+def supports_logprobs(model: object) -> bool:
+    """Whether `model` returns token logprobs when a call asks (`logprobs=True`).
+
+    The embedded model always can; an OpenAI-compatible endpoint is taken at its word and checked
+    on every reply (one that drops them is an error, see `ManagedModel`); models without the
+    attribute cannot, and a strategy that reads logprobs refuses to run on them.
+    """
+    return bool(getattr(model, "supports_logprobs", False))
+
+
+def wants_logprobs(sampling: dict[str, Any]) -> bool:
+    """Whether a call's sampling asks for logprobs; `top_logprobs` alone is a mistake, as in OpenAI's API."""
+    top = sampling.get("top_logprobs")
+    if top is not None and not sampling.get("logprobs"):
+        raise ModelError("top_logprobs needs logprobs=True")
+    if top is not None and not (isinstance(top, int) and 0 <= top <= MAX_TOP_LOGPROBS):
+        raise ModelError(f"top_logprobs must be an integer from 0 to {MAX_TOP_LOGPROBS}, not {top!r}")
+    return bool(sampling.get("logprobs"))

@@ -22,6 +22,8 @@ from redraft.models.base import (
     RetryableModelError,
     Usage,
     supports_choices,
+    supports_logprobs,
+    wants_logprobs,
 )
 from redraft.models.cache import ResponseCache, cacheable, request_key
 
@@ -70,6 +72,11 @@ class ManagedModel:
         return supports_choices(self.inner)
 
     @property
+    def supports_logprobs(self) -> bool:
+        """Whether the wrapped model returns token logprobs (see `models.base.supports_logprobs`)."""
+        return supports_logprobs(self.inner)
+
+    @property
     def usage(self) -> Usage:
         return Usage.total(self.usage_by_role.values())
 
@@ -114,8 +121,11 @@ class ManagedModel:
         call: Callable[[], Awaitable[list[Completion]]],
         role: str,
     ) -> list[Completion]:
+        asked = wants_logprobs(sampling)
+        if asked and not self.supports_logprobs:
+            raise ModelError(f"{self.name or self.endpoint} ({self.endpoint}) does not return token logprobs")
         if self.cache is None or not cacheable(sampling):
-            return await self._with_retries(call, role)
+            return self._checked(await self._with_retries(call, role), asked)
         # What the model adds to every request (the embedded model's repeat penalty) is part
         # of the request: a changed default must not be answered from the old cache.
         defaults = getattr(self.inner, "sampling_defaults", {})
@@ -125,8 +135,17 @@ class ManagedModel:
             for completion in hit:
                 self.usage_by_role[role].add(completion.usage())
             return hit
-        completions = await self._with_retries(call, role)
-        self.cache.put(key, completions)
+        completions = self._checked(await self._with_retries(call, role), asked)
+        self.cache.put(key, completions)  # logprobs included: a hit answers a logprobs request in full
+        return completions
+
+    def _checked(self, completions: list[Completion], asked: bool) -> list[Completion]:
+        """An answer without the logprobs its call asked for is an error, never a silent fallback:
+        a selection by P(True) on an endpoint that drops them would otherwise rank by nothing."""
+        if asked and any(c.logprobs is None for c in completions):
+            raise ModelError(
+                f"{self.endpoint} answered without the token logprobs the call asked for (logprobs=True): "
+                f"the server ignores the option or does not support it for model {self.name!r}")
         return completions
 
     async def _with_retries(

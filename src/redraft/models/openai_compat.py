@@ -19,7 +19,14 @@ from urllib.parse import unquote, urlsplit
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
-from redraft.models.base import Completion, MalformedResponse, Message, ModelError, RetryableModelError
+from redraft.models.base import (
+    Completion,
+    MalformedResponse,
+    Message,
+    ModelError,
+    RetryableModelError,
+    TokenLogprob,
+)
 from redraft.redact import redact, register_secret, register_url, strip_credentials, url_credentials
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -27,7 +34,7 @@ RETRYABLE_STATUS = {408, 409, 429}
 ANSWER_KEYS = {"tools", "tool_choice", "parallel_tool_calls", "response_format"}
 SAMPLING_KEYS = {"temperature", "max_tokens", "top_p", "seed", "stop", "n", "presence_penalty",
                  "frequency_penalty", "continue_final", "choices", "reasoning_effort", "on_delta",
-                 *ANSWER_KEYS}
+                 "logprobs", "top_logprobs", *ANSWER_KEYS}
 #: Receives each streamed delta (`content`, `reasoning_content`, `tool_calls` pieces) as it arrives.
 OnDelta = Callable[[dict[str, Any]], Awaitable[None]]
 #: How an endpoint constrains a reply to given strings: OpenAI's (and llama.cpp server's)
@@ -63,6 +70,9 @@ class OpenAICompatibleModel:
         self.supports_n = True
         #: Takes `on_delta`: the final stage of a served request streams token by token.
         self.supports_stream = True
+        #: Sends `logprobs`/`top_logprobs` (OpenAI, vLLM, llama.cpp server, Ollama take them); a
+        #: reply without them is then an error (`ManagedModel`), so a server that drops them is found.
+        self.supports_logprobs = True
 
     @property
     def supports_choices(self) -> bool:
@@ -141,8 +151,9 @@ class OpenAICompatibleModel:
                 model=body["model"] if isinstance(body.get("model"), str) and body["model"] else self.name,
                 tool_calls=message.get("tool_calls") or None,
                 reasoning=_reasoning(message),
+                logprobs=self._logprobs(choice.get("logprobs")),
             )
-            for i, (message, finish) in enumerate(replies)
+            for i, (choice, message, finish) in enumerate(replies)
         ]
 
     async def _stream(self, messages: list[Message], params: dict[str, Any], on_delta: OnDelta) -> Completion:
@@ -155,6 +166,7 @@ class OpenAICompatibleModel:
         text: list[str] = []
         reasoning: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
+        logprobs: list[TokenLogprob] | None = None
         finish_reason: str | None = None
         usage: Any = None
         model = self.name
@@ -175,6 +187,8 @@ class OpenAICompatibleModel:
                     reasoning.append(delta.get("reasoning_content") or delta.get("reasoning") or "")
                     for piece in delta.get("tool_calls") or []:
                         _merge_tool_call(calls, piece)
+                    if choice.logprobs is not None and choice.logprobs.content is not None:
+                        logprobs = [*(logprobs or []), *(self._logprobs(choice.logprobs.model_dump()) or [])]
                     if any(delta.get(k) for k in ("content", "reasoning_content", "reasoning", "tool_calls")):
                         sent += 1
                         await on_delta(delta)
@@ -193,7 +207,20 @@ class OpenAICompatibleModel:
             latency_s=time.perf_counter() - started, model=model,
             tool_calls=[calls[i] for i in sorted(calls)] or None,
             reasoning="".join(reasoning) or None,
+            logprobs=logprobs,
         )
+
+    def _logprobs(self, value: Any) -> list[TokenLogprob] | None:
+        """A choice's `logprobs.content` as token logprobs; None when it has none (not asked, or
+        dropped: `ManagedModel` tells the two apart). A list that is no logprobs is malformed."""
+        content = value.get("content") if isinstance(value, dict) else None
+        if content is None:
+            return None
+        try:  # some servers send `top_logprobs: null` when none were asked
+            return [TokenLogprob.model_validate({**entry, "top_logprobs": entry.get("top_logprobs") or []})
+                    for entry in content]
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise self._malformed(f"unreadable logprobs ({exc})") from exc
 
     def _constrain(self, choices: list[str], params: dict[str, Any]) -> dict[str, Any]:
         """Ask for one of `choices`: sets `response_format` in `params`, or returns the extra body."""
@@ -234,8 +261,8 @@ class OpenAICompatibleModel:
         except (ValueError, AttributeError, TypeError, openai.APIResponseValidationError) as exc:
             raise self._malformed(f"model list unreadable ({type(exc).__name__}: {exc})") from exc
 
-    def _choices(self, body: Any) -> list[tuple[dict[str, Any], str | None]]:
-        """(message, finish reason) of each choice in index order; a 200 that is no usable
+    def _choices(self, body: Any) -> list[tuple[dict[str, Any], dict[str, Any], str | None]]:
+        """(choice, message, finish reason) of each choice in index order; a 200 that is no usable
         completion is malformed, never an empty answer."""
         if not isinstance(body, dict) or not isinstance(body.get("choices", []), list):
             raise self._malformed(f"the body is not a chat completion ({str(body)[:80]!r})")
@@ -248,7 +275,7 @@ class OpenAICompatibleModel:
                                                      or message.get("tool_calls")):
                 raise self._malformed(f"a choice with null content for model {self.name!r}")
             finish = choice.get("finish_reason")
-            replies.append((message, finish if isinstance(finish, str) else None))
+            replies.append((choice, message, finish if isinstance(finish, str) else None))
         return replies
 
     def _malformed(self, detail: str) -> MalformedResponse:

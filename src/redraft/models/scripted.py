@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from redraft.models.base import Completion, Message, ModelError
+from redraft.models.base import Completion, Message, ModelError, TokenLogprob, TopLogprob, wants_logprobs
 
 Reply = str | Completion | Exception
 #: A function of the messages, or of the messages and the call's sampling (temperature, seed, ...).
@@ -25,6 +26,11 @@ class ScriptedModel:
     construction (`count_tokens` gives the same count before the call), and a reply longer
     than `max_tokens` is cut to it with finish reason "length", as a real endpoint would: so
     token budgets can be tested to the token.
+
+    Asked for logprobs (`logprobs=True`), a text reply comes with its words as tokens, each
+    certain (logprob 0, itself its only alternative); script real values with `logprob_reply`.
+    A `Completion` reply is returned as it is, so one without logprobs plays a server that drops
+    them. `supports_logprobs=False` plays a model that has none (a call asking is an error).
     """
 
     def __init__(
@@ -33,9 +39,11 @@ class ScriptedModel:
         *,
         name: str = "scripted",
         supports_choices: bool = False,
+        supports_logprobs: bool = True,
     ) -> None:
         self.name = name
         self.supports_choices = supports_choices
+        self.supports_logprobs = supports_logprobs
         self.endpoint = f"scripted:{name}"
         self._function: ReplyFunction | None = replies if callable(replies) else None
         self._sees_sampling = self._function is not None and _arity(self._function) >= 2
@@ -47,6 +55,9 @@ class ScriptedModel:
 
     async def complete(self, messages: list[Message], **sampling: Any) -> Completion:
         self.history.append(([dict(m) for m in messages], dict(sampling)))  # type: ignore[misc]
+        asked = wants_logprobs(sampling)
+        if asked and not self.supports_logprobs:
+            raise ModelError(f"scripted model {self.name!r} returns no logprobs")
         if self._function is not None and self._sees_sampling:
             reply = cast(Callable[[list[Message], dict[str, Any]], Reply], self._function)(
                 messages, dict(sampling))
@@ -64,17 +75,48 @@ class ScriptedModel:
             return reply
         words, cap = reply.split(), sampling.get("max_tokens")
         truncated = cap is not None and len(words) > cap
+        text = " ".join(words[:cap]) if truncated else reply
         return Completion(
-            text=" ".join(words[:cap]) if truncated else reply,
+            text=text,
             finish_reason="length" if truncated else "stop",
             prompt_tokens=self.count_tokens(messages),
             completion_tokens=min(len(words), cap) if cap is not None else len(words),
             model=self.name,
+            logprobs=logprob_reply(text).logprobs if asked else None,
         )
 
     def count_tokens(self, messages: list[Message]) -> int:
         """The prompt tokens a call with `messages` will be charged (its words)."""
         return sum(len(m["content"].split()) for m in messages)
+
+
+def word_tokens(text: str) -> list[str]:
+    """`text` cut into the scripted model's tokens: its words, each with the whitespace before it
+    (the last also with what follows), so the tokens join back to `text` exactly."""
+    pieces = re.findall(r"\s*\S+", text)
+    if not pieces:
+        return [text] if text else []
+    pieces[-1] += text[len("".join(pieces)):]
+    return pieces
+
+
+def logprob_reply(
+    text: str, logprobs: float | Sequence[float] = 0.0, top: Sequence[Mapping[str, float]] = (),
+) -> Completion:
+    """A scripted reply with token logprobs: `text`'s words (`word_tokens`) as tokens, each with
+    `logprobs` (one value for all, or one per word), and `top[i]` (token -> logprob) the
+    alternatives at word i; words without an entry in `top` have themselves as their only one."""
+    tokens = word_tokens(text)
+    values = [float(logprobs)] * len(tokens) if isinstance(logprobs, int | float) else list(logprobs)
+    if len(values) != len(tokens):
+        raise ModelError(f"{len(values)} logprobs for the {len(tokens)} tokens of {text!r}")
+    entries = []
+    for i, (token, value) in enumerate(zip(tokens, values, strict=True)):
+        alternatives = top[i] if i < len(top) else {token: value}
+        entries.append(TokenLogprob(token=token, logprob=value, top_logprobs=[
+            TopLogprob(token=t, logprob=v) for t, v in alternatives.items()]))
+    return Completion(text=text, finish_reason="stop", completion_tokens=len(tokens), model="scripted",
+                      logprobs=entries)
 
 
 def _arity(function: Callable[..., Any]) -> int:

@@ -43,6 +43,7 @@ async def run_strategy(
     `final_stage`: what only the answer's call gets (see `FinalStage`). A strategy awaiting a
     statistic of an evaluation (`min_confidence=dataset`) is a StrategyError."""
     strategy.require_calibrated()  # a parameter only an evaluation measures: refused before any call
+    strategy.require_logprobs(Context(models))  # a role reads logprobs its model cannot give: likewise
     listeners = list(listeners)
     run_id = None
     if store is not None:

@@ -54,6 +54,12 @@ class Strategy(ABC):
     summary: ClassVar[str] = ""
     #: Every role `solve` calls itself (its feedback source declares its own).
     roles: ClassVar[tuple[str, ...]] = ("generator",)
+    #: The roles whose calls read token logprobs, a capability not every model has
+    #: (`models.base.supports_logprobs`); a run refuses, before any call, a model without it.
+    needs_logprobs: ClassVar[tuple[str, ...]] = ()
+    #: Whether its first drafts may come from a composed drafter (`A>this`); False for a method
+    #: that reads more of them than their text (their logprobs, where a token budget cut them).
+    takes_drafts: ClassVar[bool] = True
 
     class Params(BaseModel):
         pass
@@ -94,6 +100,22 @@ class Strategy(ABC):
     def all_roles(self) -> tuple[str, ...]:
         """The roles a run of this strategy may call: its own and its feedback source's."""
         return _unique(self.roles + tuple(getattr(self.feedback, "roles", ())))
+
+    def logprob_roles(self) -> tuple[str, ...]:
+        """The roles this run reads logprobs in: the declared ones (a parameter may drop some)."""
+        return self.needs_logprobs
+
+    def require_logprobs(self, ctx: Context) -> None:
+        """Refuse to run, before any call, when a role that reads logprobs is bound to a model
+        that cannot return them (the runner asks every strategy this first)."""
+        for role in self.logprob_roles():
+            model = ctx.model_for(role)
+            if not model.supports_logprobs:
+                raise StrategyError(
+                    f"{self.full_name} reads token logprobs in the {role!r} role, and "
+                    f"{model.name or 'the model'} ({model.endpoint}) does not return them: bind {role!r} to "
+                    "a model that does (the embedded model, or an OpenAI-compatible endpoint that takes "
+                    "`logprobs`)")
 
     def describe(self) -> dict[str, Any]:
         described = {
@@ -152,6 +174,10 @@ class Composed(Strategy):
     paper = "composition of two strategies"
 
     def __init__(self, drafter: Strategy, outer: Strategy) -> None:  # noqa: D107
+        if not outer.takes_drafts:
+            raise StrategyError(f"{outer.full_name} reads more of its first drafts than their text (e.g. "
+                                "their logprobs), which a composed drafter cannot give: no "
+                                f"{drafter.full_name}>{outer.full_name}")
         self.drafter = drafter
         self.outer = outer
         self.params = outer.params
@@ -173,6 +199,10 @@ class Composed(Strategy):
 
     def all_roles(self) -> tuple[str, ...]:
         return _unique(self.drafter.all_roles() + self.outer.all_roles())
+
+    def require_logprobs(self, ctx: Context) -> None:
+        self.drafter.require_logprobs(ctx)
+        self.outer.require_logprobs(ctx)
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         ctx.drafter = as_drafter(self.drafter)

@@ -117,4 +117,5 @@ def strategy_info(cls: type[Strategy]) -> dict[str, Any]:
     """The facts `redraft strategies` lists: name, paper, summary, roles and parameters."""
     default_feedback = getattr(cls, "default_feedback", None)
     return {"name": cls.name, "paper": cls.paper, "summary": cls.summary, "roles": list(cls.roles),
-            "default_feedback": default_feedback, "params": params_info(cls.Params)}
+            "default_feedback": default_feedback, "params": params_info(cls.Params),
+            "needs_logprobs": list(cls.needs_logprobs)}

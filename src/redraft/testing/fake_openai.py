@@ -4,7 +4,9 @@ Replies are scripted: each request pops the next `FakeReply` (or the last one
 repeats). Every request body is recorded for assertions. A reply can also be a fault, so
 the retry, timeout and error paths run against real HTTP: an HTTP error with headers
 (`Retry-After`), a dropped connection, a reply slower than the client's timeout, or one of
-the malformed 200 bodies in `MALFORMED` (see `FakeReply.malformed`).
+the malformed 200 bodies in `MALFORMED` (see `FakeReply.malformed`). A request with
+`logprobs: true` gets OpenAI's `logprobs.content` (scripted ones, or each word certain), unless
+the reply plays a server that drops them (`FakeReply.drop_logprobs`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class FakeReply:
     finish_reason: str = "stop"
     #: When streaming: the pause before each chunk, so a test can see tokens arrive one by one.
     chunk_delay_s: float = 0.0
+    #: What a request with `logprobs: true` gets: OpenAI `logprobs.content` entries (their tokens
+    #: should join to `text`); None: each word of `text` as a token at logprob 0 (certain).
+    logprobs: list[dict[str, Any]] | None = None
+    #: Play a server that ignores `logprobs: true` and answers `logprobs: null`.
+    drop_logprobs: bool = False
 
     def __post_init__(self) -> None:
         if self.malformed is not None and self.malformed not in MALFORMED:
@@ -107,15 +114,17 @@ class FakeOpenAIServer:
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
         model = body.get("model") or self.models[0]
+        top = int(body.get("top_logprobs") or 0) if body.get("logprobs") else None
         if body.get("stream"):
             return await _stream(request, reply, model, usage,
-                                 bool((body.get("stream_options") or {}).get("include_usage")))
+                                 bool((body.get("stream_options") or {}).get("include_usage")), top)
         return web.json_response({
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": i, "message": _message(r), "finish_reason": _finish(r)}
+            "choices": [{"index": i, "message": _message(r), "finish_reason": _finish(r),
+                         "logprobs": _logprobs(r, top)}
                         for i, r in enumerate(replies)],
             "usage": usage,
         })
@@ -145,17 +154,43 @@ def _finish(reply: FakeReply) -> str:
     return "tool_calls" if reply.tool_calls else reply.finish_reason
 
 
+def _pieces(text: str) -> list[str]:
+    """The text as streamed: word by word, each but the last with its following space."""
+    words = text.split(" ")
+    return [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)]
+
+
+def _token_logprobs(reply: FakeReply, top: int) -> list[dict[str, Any]]:
+    """The reply's `logprobs.content`: the scripted entries, or each streamed piece certain (logprob 0)."""
+    if reply.logprobs is not None:
+        return [{**entry, "top_logprobs": list(entry.get("top_logprobs") or [])[:top]}
+                for entry in reply.logprobs]
+    return [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode()),
+             "top_logprobs": [{"token": piece, "logprob": 0.0, "bytes": list(piece.encode())}][:top]}
+            for piece in _pieces(reply.text)]
+
+
+def _logprobs(reply: FakeReply, top: int | None) -> dict[str, Any] | None:
+    """A choice's `logprobs`: null unless asked (`top` is None), or when the reply drops them."""
+    if top is None or reply.drop_logprobs:
+        return None
+    return {"content": _token_logprobs(reply, top), "refusal": None}
+
+
 async def _stream(request: web.Request, reply: FakeReply, model: str, usage: dict[str, int],
-                  include_usage: bool) -> web.StreamResponse:
-    """The reply as OpenAI SSE chunks: reasoning, then the text word by word (or the tool calls)."""
+                  include_usage: bool, top: int | None = None) -> web.StreamResponse:
+    """The reply as OpenAI SSE chunks: reasoning, then the text word by word (or the tool calls);
+    asked for logprobs (`top` set), token by token, each chunk with its token's logprobs."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
 
-    async def send(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> None:
+    async def send(delta: dict[str, Any], finish: str | None = None,
+                   logprobs: dict[str, Any] | None = None) -> None:
         if reply.chunk_delay_s:
             await asyncio.sleep(reply.chunk_delay_s)
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
         chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
-                 "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+                 "model": model, "choices": [choice]}
         await response.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
 
     await send({"role": "assistant", "content": ""})
@@ -164,10 +199,12 @@ async def _stream(request: web.Request, reply: FakeReply, model: str, usage: dic
     if reply.tool_calls:
         for i, call in enumerate(reply.tool_calls):
             await send({"tool_calls": [{"index": i, **call}]})
+    elif top is not None and not reply.drop_logprobs:
+        for entry in _token_logprobs(reply, top):
+            await send({"content": entry["token"]}, logprobs={"content": [entry], "refusal": None})
     else:
-        words = reply.text.split(" ")
-        for i, word in enumerate(words):
-            await send({"content": word + (" " if i < len(words) - 1 else "")})
+        for piece in _pieces(reply.text):
+            await send({"content": piece})
     await send({}, _finish(reply))
     if include_usage:
         chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
