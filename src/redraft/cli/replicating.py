@@ -108,7 +108,8 @@ def render_study(result: StudyResult) -> None:
             verdict = f.verdict_label if f.headline else f"({f.verdict_label})"
             needed = "" if f.verdict != "inconclusive" else ("≈" + str(f.n_needed) if f.n_needed else
                                                              "nothing measured" if f.n == 0 else
-                                                             "none: effect 0")
+                                                             "none: effect 0" if f.effect == 0 else
+                                                             "none: no spread")
             interval = (f"{percent(f.effect)} [{percent(f.ci_low)}, {percent(f.ci_high)}]"
                         if f.effect is not None else "–")
             label = f"{claim.text}{mark}\n{claim.effect} {claim.direction} 0" if f.headline else ""

@@ -43,7 +43,7 @@ def accuracy_vs_tokens(metrics: list[StrategyMetrics]) -> str:
         if m.resampling_curve:
             axes.plot([p["tokens_per_problem"] for p in m.resampling_curve],
                       [p["accuracy"] for p in m.resampling_curve], linestyle="--", marker=".",
-                      color="gray", label=f"{m.label} at k = 1..{len(m.resampling_curve)} (re-voted)")
+                      color="gray", label=f"{m.label} at k = 1..{len(m.resampling_curve)} ({picked(m)})")
     axes.set_xlabel("tokens per problem")
     axes.set_ylabel("accuracy (95% CI)")
     axes.set_ylim(-0.05, 1.05)
@@ -89,3 +89,8 @@ def flips(metrics: list[StrategyMetrics]) -> str:
     axes.set_title("Flips per round" if labels else "Flips per round (no iterative strategy)")
     axes.legend(fontsize=8)
     return _data_uri(figure)
+
+
+def picked(m: StrategyMetrics) -> str:
+    """How the resampling curve chose among k samples, as its legend says it."""
+    return "re-voted" if m.resampling_rule in (None, "majority vote") else str(m.resampling_rule)

@@ -3,7 +3,7 @@
 Importing a study module registers it (see `redraft.studies.registry`).
 """
 
-from redraft.studies import flips, huang2023, repair_vs_resample, strong_verifier  # noqa: F401
+from redraft.studies import flips, huang2023, repair_vs_resample, reward_hacking, strong_verifier  # noqa: F401
 from redraft.studies.base import Claim, Finding, Study, StudyContext, StudyResult
 from redraft.studies.registry import STUDIES, get_study, register, study_info
 from redraft.studies.verdict import decide, n_to_decide
