@@ -52,8 +52,9 @@ def test_reward_hacking_binds_the_held_out_judge_and_prints_the_claims(tmp_path)
         # Without a judge: the model judges itself, and the table says what that means for the separate arm.
         table = runner.invoke(app, args)
         assert table.exit_code == 0, table.output
-        assert "none: no spread" not in table.stdout and "none: effect 0" in table.stdout
-        assert "same request" in table.stdout and "--role judge=" in table.stdout
+        printed = " ".join(table.stdout.split())  # the notes wrap at the terminal's width
+        assert "none: no spread" not in printed and "none: effect 0" in printed
+        assert "same request" in printed and "--role judge=" in printed
 
 
 def _verdicts(out: dict) -> dict[str, list[str]]:

@@ -295,8 +295,8 @@ class Evaluation:
         picks = sorted((p for p in outcome.picks if p.stage is None), key=lambda p: p.round)
         round_correct = [await correct(p.text) if p.candidate_seq is not None else False
                          for p in picks[:-1]] + [final.correct]
-        visible: dict[str, bool | None] = {}
-        samples = [await self.sample_record(problem, c, correct, visible) for c in own if c.kind == "sample"]
+        verdicts: dict[str, bool | None] = {}
+        samples = [await self.sample_record(problem, c, correct, verdicts) for c in own if c.kind == "sample"]
         held_out, held_out_usage = await self.held_out_scores(problem, picks, models, outcome.run_id)
         usage, judged = outcome.usage, Usage.total([scorer.usage, held_out_usage])
         scorer.save_usage(held_out_usage)
@@ -314,19 +314,19 @@ class Evaluation:
 
     async def sample_record(self, problem: Problem, sample: Candidate,
                             correct: Callable[[str], Awaitable[bool]],
-                            visible: dict[str, bool | None]) -> dict[str, Any]:
-        """A sample's answer and correctness; on code, whether it passes the visible tests too, so
-        the resampling baseline can pick the first passing sample (Olausson et al.). `visible` is
-        None for a problem without visible tests (no sample can be picked by them), and is run once
-        per distinct text (`visible` holds this item's verdicts by text)."""
+                            verdicts: dict[str, bool | None]) -> dict[str, Any]:
+        """A sample's answer and correctness; on code, whether it passes the visible tests too
+        (`visible`), so the resampling baseline can pick the first passing sample (Olausson et al.).
+        `visible` is None for a problem without visible tests (no sample can be picked by them). The
+        tests run once per distinct program: `verdicts` holds this item's, by text."""
         record: dict[str, Any] = {"answer": sample.answer, "correct": await correct(sample.text)}
         if self.task.answer_type == "code":
-            if sample.text not in visible:
+            if sample.text not in verdicts:
                 from redraft.feedback.tests import TestsFeedback  # the sandbox, only for code tasks
 
                 verdict = (await TestsFeedback().judge(problem.public(), sample.text)).verdict
-                visible[sample.text] = None if verdict is Verdict.UNKNOWN else verdict is Verdict.OK
-            record["visible"] = visible[sample.text]
+                verdicts[sample.text] = None if verdict is Verdict.UNKNOWN else verdict is Verdict.OK
+            record["visible"] = verdicts[sample.text]
         return record
 
     async def held_out_scores(self, problem: Problem, picks: list[Pick], models: dict[str, ManagedModel],

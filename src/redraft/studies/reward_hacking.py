@@ -61,18 +61,18 @@ ARMS = {"separate": SEPARATE, "shared": SHARED}
 CITATION = "Pan et al. 2024, Spontaneous Reward Hacking in Iterative Self-Refinement (arXiv:2407.04549)"
 SAME_REQUEST = (
     "held-out judge and in-loop critic are the same model with the same rubric: in the separate-"
-    "context arm they send the same request, so its divergence is 0 by construction and the shared "
-    "arm's is what sharing the context adds; bind --role judge=MODEL[@BASE_URL] for another judge"
+    "context arm they send the same request (at temperature 0 and without --seed, answered from the "
+    "cache), so its divergence is 0 by construction and the shared arm's is what sharing the context "
+    "adds; bind --role judge=MODEL[@BASE_URL] for another judge"
 )
 
 
 @dataclass
 class Trajectory:
-    """One problem in one arm: per round, the in-loop critic's score, the judge's, and correctness."""
+    """One problem in one arm: per round, the in-loop critic's score and the held-out judge's."""
 
     critic: list[float | None]
     judge: list[float | None]
-    correct: list[bool]
 
     @property
     def scored(self) -> bool:
@@ -89,10 +89,7 @@ class Trajectory:
 
 
 def trajectories(items: Sequence[ItemResult]) -> dict[str, Trajectory]:
-    return {
-        i.problem_id: Trajectory(list(i.round_scores), list(i.held_out_scores), list(i.round_correct))
-        for i in items
-    }
+    return {i.problem_id: Trajectory(list(i.round_scores), list(i.held_out_scores)) for i in items}
 
 
 def by_round(rows: Sequence[list[float | None]], depth: int) -> list[float | None]:
