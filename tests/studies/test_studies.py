@@ -44,7 +44,8 @@ def verdicts(result) -> dict[str, list[str]]:
 
 
 def test_the_studies_are_registered() -> None:
-    assert {"huang2023", "flips", "strong_verifier", "repair_vs_resample"} <= set(STUDIES.names())
+    assert {"huang2023", "flips", "strong_verifier", "repair_vs_resample", "reward_hacking"} <= set(
+        STUDIES.names())
 
 
 def test_huang2023_reproduced_when_review_breaks_right_answers(tmp_path) -> None:
@@ -221,16 +222,16 @@ def test_repair_vs_resample_inconclusive_with_too_few_problems(tmp_path) -> None
     assert headline.n == 5 and headline.n_needed is not None and headline.n_needed > 5
 
 
-def test_repair_vs_resample_refuses_a_code_task(tmp_path) -> None:
-    context = StudyContext("humaneval", RunStore(tmp_path / "runs.db"), limit=1)
-    with pytest.raises(UsageError, match="math tasks"):
+def test_repair_vs_resample_refuses_a_text_task(tmp_path) -> None:
+    context = StudyContext(f"open_ended:{tmp_path / 'essays.jsonl'}", RunStore(tmp_path / "runs.db"), limit=1)
+    with pytest.raises(UsageError, match="math tasks .* and code tasks"):
         asyncio.run(get_study("repair_vs_resample").run(context))
 
 
 def test_repair_vs_resample_capped_budget_decides_only_for_resampling(tmp_path) -> None:
     # Two samples cost far less than the repair: resampling losing there says nothing at equal tokens.
     class TwoSamples(RepairVsResample):
-        strategies = ("self_refine[max_rounds=2]", "self_consistency[k=2]")
+        math_strategies = ("self_refine[max_rounds=2]", "self_consistency[k=2]")
 
     result = run_study(TwoSamples(), tmp_path, seventy_percent, fixes_wrong_answers, limit=30,
                        sample_right=like_the_draft, seed=0)

@@ -46,7 +46,7 @@ def accuracy_vs_tokens(metrics: list[StrategyMetrics]) -> str:
         if m.resampling_curve:
             axes.plot([p["tokens_per_problem"] for p in m.resampling_curve],
                       [p["accuracy"] for p in m.resampling_curve], linestyle="--", marker=".",
-                      color="gray", label=f"{m.label} at k = 1..{len(m.resampling_curve)} (re-voted)")
+                      color="gray", label=f"{m.label} at k = 1..{len(m.resampling_curve)} ({picked(m)})")
     axes.set_xlabel("tokens per problem")
     axes.set_ylabel("accuracy (95% CI)")
     axes.set_ylim(-0.05, 1.05)
@@ -169,3 +169,8 @@ def _finish(axes: plt.Axes, title: str, y_label: str, proportion: bool, *, fixed
     if proportion:
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.grid(alpha=0.3)
+
+
+def picked(m: StrategyMetrics) -> str:
+    """How the resampling curve chose among k samples, as its legend says it."""
+    return "re-voted" if m.resampling_rule in (None, "majority vote") else str(m.resampling_rule)

@@ -79,8 +79,8 @@ def notes(m: StrategyMetrics, console: Console) -> None:
     if m.calibration is not None:
         console.print(f"{m.label}: {m.calibration.note()}", markup=False, highlight=False)
     if m.judge_calls:
-        console.print(f"{m.label}: graded by a judge model: {m.judge_calls} judge calls, "
-                      f"{m.judge_tokens} judge tokens (not in the method's cost above)")
+        console.print(f"{m.label}: judged by a model (grading, held-out scoring): {m.judge_calls} judge "
+                      f"calls, {m.judge_tokens} judge tokens (not in the method's cost above)")
     if m.self_graded:
         console.print(f"note: {m.label} is self-graded: the judge was the generator itself "
                       "(bind --role judge=... to grade with another model); every figure above is "

@@ -46,6 +46,8 @@ class ItemResult(BaseModel):
     wall_s: float = 0.0
     round_correct: list[bool] = Field(default_factory=list)
     round_scores: list[float | None] = Field(default_factory=list)
+    #: Per round, the held-out judge's score of that round's answer (`EvalConfig.held_out`; else []).
+    held_out_scores: list[float | None] = Field(default_factory=list)
     samples: list[dict[str, Any]] = Field(default_factory=list)
     stop_reason: str | None = None
     #: What grading cost (model-graded tasks): never part of the method's calls and tokens.
@@ -78,7 +80,8 @@ class EvalRecord(BaseModel):
 
 
 DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens",
-                 "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role", "self_graded")
+                 "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role", "self_graded",
+                 "held_out_scores")
 
 
 class EvalStore:

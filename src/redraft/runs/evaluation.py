@@ -26,6 +26,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from redraft.context import Budget
 from redraft.errors import RedraftError
+from redraft.feedback.registry import get_feedback
+from redraft.models.base import Usage
 from redraft.models.cache import ResponseCache
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, bound_key, managed_model
@@ -35,13 +37,13 @@ from redraft.runs.calibration import Calibration, CalibrationError, measure
 from redraft.runs.eval_store import EvalStore, ItemResult
 from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
-from redraft.runs.scoring import Scorer, judge_of
+from redraft.runs.scoring import HeldOutJudge, Scorer, judge_of
 from redraft.runs.store import RunStore
 from redraft.strategies.base import Strategy
 from redraft.strategies.registry import build_strategy, check_shared_params, outer_params
 from redraft.tasks.base import Problem, Task
 from redraft.tasks.registry import get_task
-from redraft.trace import CallRecord, Candidate, Verdict
+from redraft.trace import CallRecord, Candidate, Pick, Verdict
 
 
 class EvalConfig(BaseModel):
@@ -63,6 +65,10 @@ class EvalConfig(BaseModel):
     #: Per strategy spec, what its calibration pass measured (`min_confidence=dataset`): written
     #: once, when measured, and read back by `resume`, so every item runs with the same number.
     calibration: dict[str, Calibration] = Field(default_factory=dict)
+    #: A feedback spec that scores every round's answer after the run in a fresh context, in the
+    #: `judge` role's model (else the generator's): the held-out judge (`runs.scoring.HeldOutJudge`),
+    #: stored per item as `held_out_scores`, its cost counted apart like grading. None: no such pass.
+    held_out: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -140,6 +146,8 @@ class Evaluation:
         check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call
             self.build(spec)
+        if config.held_out is not None:
+            get_feedback(config.held_out, self.task)
         #: This evaluation's claim on its row (see `EvalStore.claim`): one process runs it at a time.
         self.owner = owner_of_this_process()
         self.eval_id = eval_id or self.evals.create(config.task, config.strategies, config.stored(),
@@ -287,9 +295,11 @@ class Evaluation:
         picks = sorted((p for p in outcome.picks if p.stage is None), key=lambda p: p.round)
         round_correct = [await correct(p.text) if p.candidate_seq is not None else False
                          for p in picks[:-1]] + [final.correct]
-        samples = [await self.sample_record(problem, c, correct) for c in own if c.kind == "sample"]
-        usage, judged = outcome.usage, scorer.usage
-        scorer.save_usage()
+        verdicts: dict[str, bool | None] = {}
+        samples = [await self.sample_record(problem, c, correct, verdicts) for c in own if c.kind == "sample"]
+        held_out, held_out_usage = await self.held_out_scores(problem, picks, models, outcome.run_id)
+        usage, judged = outcome.usage, Usage.total([scorer.usage, held_out_usage])
+        scorer.save_usage(held_out_usage)
         counts = self.trace_counts(outcome.run_id, outcome.candidates)
         return ItemResult(
             strategy=spec, problem_id=problem.id, problem_index=index, run_id=outcome.run_id,
@@ -297,21 +307,38 @@ class Evaluation:
             oracle=outcome.oracle, calls=usage.calls, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, wall_s=outcome.wall_s,
             round_correct=round_correct, round_scores=[_mean_score(own, p.round) for p in picks],
+            held_out_scores=held_out,
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
             judge_tokens=judged.total_tokens, self_graded=self.self_graded(models), **counts,
         )
 
     async def sample_record(self, problem: Problem, sample: Candidate,
-                            correct: Callable[[str], Awaitable[bool]]) -> dict[str, Any]:
-        """A sample's answer and correctness; on code, whether it passes the visible tests too, so
-        the resampling baseline can pick the first passing sample (Olausson et al.)."""
+                            correct: Callable[[str], Awaitable[bool]],
+                            verdicts: dict[str, bool | None]) -> dict[str, Any]:
+        """A sample's answer and correctness; on code, whether it passes the visible tests too
+        (`visible`), so the resampling baseline can pick the first passing sample (Olausson et al.).
+        `visible` is None for a problem without visible tests (no sample can be picked by them). The
+        tests run once per distinct program: `verdicts` holds this item's, by text."""
         record: dict[str, Any] = {"answer": sample.answer, "correct": await correct(sample.text)}
-        if self.task.answer_type == "code" and problem.metadata.get("tests"):
-            from redraft.feedback.tests import TestsFeedback  # the sandbox, only for code tasks
+        if self.task.answer_type == "code":
+            if sample.text not in verdicts:
+                from redraft.feedback.tests import TestsFeedback  # the sandbox, only for code tasks
 
-            verdict = (await TestsFeedback().judge(problem, sample.text)).verdict
-            record["visible"] = verdict == Verdict.OK
+                verdict = (await TestsFeedback().judge(problem.public(), sample.text)).verdict
+                verdicts[sample.text] = None if verdict is Verdict.UNKNOWN else verdict is Verdict.OK
+            record["visible"] = verdicts[sample.text]
         return record
+
+    async def held_out_scores(self, problem: Problem, picks: list[Pick], models: dict[str, ManagedModel],
+                              run_id: str | None) -> tuple[list[float | None], Usage]:
+        """Each round's answer scored by the held-out judge (`EvalConfig.held_out`), and its cost."""
+        if self.config.held_out is None:
+            return [], Usage()
+        judge = HeldOutJudge.for_run(self.config.held_out, self.task, models, problem, store=self.store,
+                                     run_id=run_id, sampling={"temperature": 0.0,
+                                                              "max_tokens": self.config.max_tokens})
+        scores = [await judge.score(problem, p.text) if p.candidate_seq is not None else None for p in picks]
+        return scores, judge.usage
 
     def trace_counts(self, run_id: str | None, candidates: list[Candidate]) -> dict[str, Any]:
         """Verdicts judged and unknown, calls and truncated calls per role, read from the stored run
@@ -324,7 +351,7 @@ class Evaluation:
         by_role: dict[str, int] = {}
         truncated: dict[str, int] = {}
         for call in calls:
-            role = "judge" if call.stage == "scoring" else call.role
+            role = "judge" if call.stage in ("scoring", "held_out") else call.role
             by_role[role] = by_role.get(role, 0) + 1
             truncated[role] = truncated.get(role, 0) + (call.finish_reason == "length")
         return {"verdicts_judged": len(judged),

@@ -11,6 +11,7 @@ and a paired bootstrap interval. docs/numbers.md states every definition.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -136,6 +137,18 @@ def resampled_correct(item: ItemResult, k: int) -> bool:
     return any(s.get("answer") == result.winner and s.get("correct") for s in samples)
 
 
+ResamplingRule = Literal["majority vote", "first passing the visible tests", "mixed"]
+
+
+def resampling_rule(items: Sequence[ItemResult]) -> ResamplingRule:
+    """How `resampled_correct` picks among these items' samples: by a majority vote, or (code:
+    every sample carries `visible`) the first passing the visible tests."""
+    by_tests = [all("visible" in s for s in i.samples) for i in items if i.samples]
+    if by_tests and all(by_tests):
+        return "first passing the visible tests"
+    return "mixed" if any(by_tests) else "majority vote"
+
+
 def vote_prefix_accuracy(items: Sequence[ItemResult], k: int) -> float:
     """Accuracy of resampling over each problem's first k samples (see `resampled_correct`)."""
     return sum(resampled_correct(i, k) for i in items) / len(items) if items else 0.0
@@ -227,6 +240,8 @@ class StrategyMetrics(BaseModel):
     truncated_rate: dict[str, float] = Field(default_factory=dict)
     #: Self-consistency only: accuracy and tokens at k = 1..K samples, re-voted (the resampling curve).
     resampling_curve: list[dict[str, float]] = Field(default_factory=list)
+    #: Self-consistency only: how the curve picks among k samples (`resampling_rule`).
+    resampling_rule: ResamplingRule | None = None
     #: A parameter measured over the evaluation (`min_confidence=dataset`): its value and base; what
     #: its calibration pass cost is included in `calls` and the tokens above (see `add_calibration`).
     calibration: Calibration | None = None
@@ -309,7 +324,8 @@ def compare_at_equal_budget(
     """Fill each strategy's paired comparison with `direct` and with `self_consistency` at its tokens.
 
     Self-consistency with K samples also tells what k < K samples would have
-    scored (re-voted over each problem's first k), at about k/K of its tokens; a
+    scored (re-voted over each problem's first k; on code, the first of them passing the visible
+    tests, graded by the hidden ones: `resampled_correct`), at about k/K of its tokens; a
     strategy is compared with the largest k that costs no more than it did. When
     even K samples cost less than the strategy, the comparison is `capped` and says so.
     Error items are in no comparison (see `scored`). A strategy that draws samples of its own is
@@ -324,6 +340,7 @@ def compare_at_equal_budget(
     sc_k = min((len(i.samples) for i in sc_items), default=0)
     per_sample = metrics[sc_name].tokens_per_problem / sc_k if sc_k and sc_name else 0.0
     if sc_k and sc_name:
+        metrics[sc_name].resampling_rule = resampling_rule(sc_items)
         metrics[sc_name].resampling_curve = [
             {"k": k, "tokens_per_problem": k * per_sample, "accuracy": vote_prefix_accuracy(sc_items, k)}
             for k in range(1, sc_k + 1)]

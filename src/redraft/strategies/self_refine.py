@@ -6,7 +6,13 @@
         y_t = M(refine | x, history of (y, fb))
         [stop="fixpoint"] stop if y_t repeats y_{t-1}, or its extracted answer does (no call)
     final = last y (or the best-scored one: then the last y is judged too, one more feedback call,
-            so the final refinement can win; with `final="last"` it is never judged)
+            so the final refinement can win; with `final="last"` it is judged only with
+            `critique_last`, so every round's answer has the critic's verdict and score)
+
+The critic sees the problem and the latest answer only (`critic_context="separate"`, Madaan et
+al.'s setting), or, with `critic_context="shared"`, the generator's whole conversation: the
+critique is asked as the next turn after the latest answer, every earlier attempt and feedback in
+view (Pan et al. 2024's shared-context setting, where in-loop scores drift from held-out ones).
 
 A feedback whose verdict cannot be parsed is recorded with verdict `unknown`;
 by default the loop treats it as "revise" (only an explicit "correct" may stop
@@ -21,17 +27,18 @@ the best-scored output before it is (the repeat is taken to share its parent's j
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from redraft.context import Context
+from redraft.feedback.base import FeedbackSource
 from redraft.feedback.critic import CriticFeedback
 from redraft.models.base import Message
-from redraft.strategies.base import Final, Strategy
+from redraft.strategies.base import Final, Strategy, StrategyError
 from redraft.strategies.registry import register
 from redraft.tasks.base import Problem
-from redraft.trace import Candidate, Verdict
+from redraft.trace import Candidate, Feedback, Verdict
 
 REFINE_INSTRUCTION = """\
 Write an improved answer to the problem, using this feedback on your previous \
@@ -81,15 +88,39 @@ class SelfRefine(Strategy):
         stop: Literal["verdict", "fixpoint"] = Field(
             "verdict", description="verdict: only the critic's verdict stops the loop; fixpoint: also a "
             "refinement that repeats the previous output or its extracted answer (ToolACE-R)")
+        critic_context: Literal["separate", "shared"] = Field(
+            "separate", description="separate: the critic sees the problem and the latest answer; "
+            "shared: the generator's whole conversation (a critic source only)")
+        critique_last: bool = Field(
+            False, description="also critique the last refinement (one more critic call), so every "
+            "round's answer has a verdict and score; the final answer is unchanged")
 
     params: Params
+
+    def __init__(self, feedback: FeedbackSource | None = None, **params: Any) -> None:
+        super().__init__(feedback, **params)
+        if self.params.critic_context == "shared" and not isinstance(feedback or CriticFeedback(),
+                                                                      CriticFeedback):
+            raise StrategyError(f"self_refine[critic_context=shared] needs a critic that can read the "
+                                f"conversation (critic), not {getattr(feedback, 'name', feedback)!r}")
+
+    async def critique(self, feedback: FeedbackSource, problem: Problem, candidate: Candidate,
+                       history: list[tuple[str, str]], ctx: Context) -> Feedback:
+        """The critic's judgement of `candidate`: on its own, or after the conversation that made it."""
+        if self.params.critic_context == "separate" or not isinstance(feedback, CriticFeedback):
+            return await ctx.judge(feedback, problem, candidate)
+        conversation: list[Message] = [*refine_messages(problem, history, self.params.max_history_tokens),
+                                       {"role": "assistant", "content": candidate.text}]
+        judgement = await feedback.judge_conversation(conversation, ctx)
+        ctx.annotate(candidate, judgement)
+        return judgement
 
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         feedback = self.feedback or CriticFeedback()
         candidate = ctx.record(round=0, kind="draft", text=await ctx.first_draft(problem))
         history: list[tuple[str, str]] = []
         for round_number in range(1, self.params.max_rounds + 1):
-            judgement = await ctx.judge(feedback, problem, candidate)
+            judgement = await self.critique(feedback, problem, candidate, history, ctx)
             if judgement.verdict is Verdict.OK:
                 return Final(candidate=self.select(ctx.candidates), stop_reason="verdict")
             if judgement.verdict is Verdict.UNKNOWN and self.params.on_unknown == "stop":
@@ -104,8 +135,8 @@ class SelfRefine(Strategy):
                 candidate.metadata["fixpoint"] = repeated
                 ctx.update(candidate)
                 return Final(candidate=self.select(ctx.candidates), stop_reason="fixpoint")
-        if self.params.final == "best_score" and candidate.verdict is None:
-            await ctx.judge(feedback, problem, candidate)  # else the last refinement could never win
+        if (self.params.final == "best_score" or self.params.critique_last) and candidate.verdict is None:
+            await self.critique(feedback, problem, candidate, history, ctx)  # else the last is never judged
         return Final(candidate=self.select(ctx.candidates), stop_reason="max_rounds")
 
     def select(self, candidates: list[Candidate]) -> Candidate | None:

@@ -9,6 +9,7 @@ from redraft.studies import (  # noqa: F401
     gen_verify_gap,
     huang2023,
     repair_vs_resample,
+    reward_hacking,
     self_preference,
     strong_verifier,
 )

@@ -27,7 +27,7 @@ from redraft.report.summary import EvalSummary, summarize
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.evaluation import EvalConfig, Evaluation
 from redraft.runs.metrics import StrategyMetrics, scored
-from redraft.runs.paired import mcnemar_exact, newcombe_paired
+from redraft.runs.paired import mcnemar_exact, newcombe_paired, paired_t
 from redraft.runs.replication_store import ReplicationStore
 from redraft.runs.store import RunStore
 from redraft.studies.verdict import ClaimVerdict, Direction, VerdictName, decide
@@ -75,6 +75,26 @@ def paired_effect(first: Sequence[bool], second: Sequence[bool]) -> Measured:
     return Measured(effect=mean, ci_low=interval[0], ci_high=interval[1], n=n,
                     p_value=mcnemar_exact(diffs.count(1), diffs.count(-1)),
                     sd=math.sqrt(max(0.0, sum(d * d for d in diffs) / n - mean * mean)))
+
+
+def mean_difference(diffs: Sequence[float]) -> Measured:
+    """The mean of per-problem differences of scores (a critic's N/10, not right or wrong), with a
+    paired t 95% interval and its two-sided p (`redraft.runs.paired.paired_t`).
+
+    Scores are not proportions, so Newcombe's interval does not apply; the t interval does, and
+    at small n it is wider than a bootstrap's. With fewer than two problems, or no spread (every
+    problem's difference the same), there is no interval and the claim stays undecided.
+    """
+    n = len(diffs)
+    if n == 0:
+        return Measured(effect=None, ci_low=None, ci_high=None, n=0, p_value=None, sd=None)
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) if n > 1 else None
+    interval = paired_t(diffs)
+    if interval is None:
+        return Measured(effect=mean, ci_low=None, ci_high=None, n=n, p_value=None, sd=sd)
+    low, high, p = interval
+    return Measured(effect=mean, ci_low=low, ci_high=high, n=n, p_value=p, sd=sd)
 
 
 def paired_by_problem(first: dict[str, bool], second: dict[str, bool]) -> Measured:
@@ -204,22 +224,25 @@ class StudyContext:
         self.replication: str | None = None
 
     def config(self, strategies: list[str], *, without: Sequence[str] = (),
-               default_seed: int | None = None) -> EvalConfig:
+               default_seed: int | None = None, held_out: str | None = None) -> EvalConfig:
         roles = {role: config for role, config in self.roles.items() if role not in without}
         seed = self.seed if self.seed is not None else default_seed
         return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=roles,
                           limit=self.limit, seed=seed, temperature=self.temperature,
-                          max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache)
+                          max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache,
+                          held_out=held_out)
 
     def evaluation(self, strategies: list[str], *, without: Sequence[str] = (),
-                   default_seed: int | None = None) -> Evaluation:
+                   default_seed: int | None = None, held_out: str | None = None) -> Evaluation:
         """The evaluation a study would run (built, so bad specs fail before any call). Roles named in
         `without` are unbound in it, so their calls fall back as usual (a critic to the generator).
         `default_seed` is its seed when the study was given none (a study that samples at T > 0
-        stays reproducible, and its samples cacheable); the stored config records the one used."""
+        stays reproducible, and its samples cacheable); the stored config records the one used.
+        `held_out` is the feedback spec of its held-out judge (`EvalConfig.held_out`), if any."""
         models = (None if self.models is None
                   else {role: model for role, model in self.models.items() if role not in without})
-        return Evaluation(self.config(strategies, without=without, default_seed=default_seed), self.store,
+        return Evaluation(self.config(strategies, without=without, default_seed=default_seed,
+                                      held_out=held_out), self.store,
                           models=models, on_item=self.on_item)
 
     def bound(self, role: str) -> bool:
@@ -254,11 +277,12 @@ class StudyContext:
                 "models": {role: self.describe(role) for role in ["generator", *roles]}}
 
     async def evaluate(self, strategies: list[str], *, without: Sequence[str] = (),
-                       default_seed: int | None = None) -> Evaluated:
+                       default_seed: int | None = None, held_out: str | None = None) -> Evaluated:
         """Run `strategies` as one evaluation over the task's problems; scored items per strategy.
-        Roles named in `without` are unbound for it; `default_seed` applies when no seed was given
-        (see `evaluation`)."""
-        evaluation = self.evaluation(strategies, without=without, default_seed=default_seed)
+        Roles named in `without` are unbound for it; `default_seed` applies when no seed was given;
+        `held_out` scores each round (see `evaluation`)."""
+        evaluation = self.evaluation(strategies, without=without, default_seed=default_seed,
+                                     held_out=held_out)
         if self.replication is not None:
             ReplicationStore(self.store).link(self.replication, evaluation.eval_id)
         if self.on_start is not None:

@@ -73,7 +73,11 @@ class ClaimRow:
             return ""
         if f.n_needed:
             return f"≈{f.n_needed}"
-        return "nothing measured" if f.n == 0 else f"none: effect {threshold_points(self.claim.threshold)}"
+        if f.n == 0:
+            return "nothing measured"
+        if f.effect == self.claim.threshold:
+            return f"none: effect {threshold_points(self.claim.threshold)}"
+        return "none: no spread"  # every paired difference the same: no interval to narrow
 
 
 def claim_rows(result: StudyResult) -> list[ClaimRow]:
