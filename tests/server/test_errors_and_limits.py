@@ -221,3 +221,15 @@ def test_a_body_that_trickles_in_times_out_with_a_408(served: Any) -> None:
         assert b"body_timeout" in received
         assert waited < 4
         assert s.upstream.requests == []
+
+
+def test_logprobs_on_a_strategy_run_are_refused_not_dropped(served: Any) -> None:
+    with served() as s:
+        body = {"model": "self_refine/fake-model", "messages": [{"role": "user", "content": "q"}],
+                "logprobs": True, "top_logprobs": 2}
+        response = raw("POST", s.v1 + "/chat/completions", body)
+        assert response.status == 400 and response.json()["error"]["param"] == "logprobs"
+        assert s.upstream.requests == []
+        plain = raw("POST", s.v1 + "/chat/completions", body | {"model": "fake-model"})
+        assert plain.status == 200  # passed through to the upstream as sent
+        assert s.upstream.requests[-1]["logprobs"] is True

@@ -117,6 +117,15 @@ def prepare(
     check_schema(request.response_format)
     tools = {k: getattr(request, k) for k in TOOL_FIELDS if getattr(request, k) is not None}
     extra = sorted(set(request.model_extra or {}) - HANDLED)
+    asked = request.model_extra or {}
+    if asked.get("logprobs") or asked.get("top_logprobs"):
+        # Ignoring it would answer `"logprobs": null`, a silent drop a client cannot tell apart.
+        raise ApiError(
+            400,
+            f"strategy {spec!r}: `logprobs` describe one completion, and a strategy's answer comes "
+            "from several calls; ask a plain model name (passed through) for logprobs",
+            param="logprobs",
+        )
     return ChatJob(
         request=request,
         selection=selection,
