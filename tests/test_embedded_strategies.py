@@ -40,6 +40,10 @@ SMOKE = {
     "mctsr": ({"rollouts": 1}, ARITHMETIC),
     "reflexion": ({"max_rounds": 1, "n_tests": 2}, CODE),
     "self_debug": ({"max_rounds": 1}, CODE),
+    "ssc": ({}, ARITHMETIC),
+    "sr_nle": ({"rounds": 1}, ARITHMETIC),
+    "auto_evolve": ({"rounds": 1}, ARITHMETIC),
+    "metareflection": ({"instructions": "1. Add the numbers, then check the sum."}, ARITHMETIC),
 }
 
 

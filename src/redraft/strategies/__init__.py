@@ -4,6 +4,7 @@
 from redraft.context import Budget, BudgetExhausted, Context
 from redraft.strategies import (  # noqa: F401
     art,
+    auto_evolve,
     best_of_n,
     critical,
     direct,
@@ -11,6 +12,7 @@ from redraft.strategies import (  # noqa: F401
     ioe,
     magicore,
     mctsr,
+    metareflection,
     progco,
     reflexion,
     self_consistency,
@@ -18,6 +20,8 @@ from redraft.strategies import (  # noqa: F401
     self_debug,
     self_polish,
     self_refine,
+    sr_nle,
+    ssc,
     tear,
     wait,
 )
