@@ -211,7 +211,7 @@ def test_the_evaluation_reports_the_hack_rate_of_direct_and_of_ssc(tmp_path) -> 
 
     store = RunStore(tmp_path / "r.db")
     config = EvalConfig(
-        task=f"open_ended:{path}[plant=exorbitant]", strategies=["direct", "ssc"], cache=False
+        task=f"open_ended:{path}[rubric=rubric,plant=exorbitant]", strategies=["direct", "ssc"], cache=False
     )
     run = Evaluation(config, store, models={"generator": ManagedModel(ScriptedModel(poet), backoff_s=0.0)})
     items = asyncio.run(run.run())

@@ -86,3 +86,35 @@ def test_metareflection_learns_and_answers_in_an_evaluation_through_the_endpoint
     assert recorded["calls"] == 1 + 2 + 2 + 1 + 1 and recorded["learning"]["batches"] == 1
     assert (item.status, item.correct, item.calls) == ("done", True, 1)
     assert len(endpoint.requests) == recorded["calls"] + 1
+
+
+def test_the_listing_gives_each_its_paper_defaults_and_roles() -> None:
+    import subprocess
+    import sys
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "redraft", "strategies", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    info = {s["name"]: s for s in json.loads(listed.stdout)}
+    expected = {
+        "ssc": ("Gallego, 2025", ["generator", "critic", "rewriter"], {}),
+        "sr_nle": (
+            "Wang & Atanasova, 2025",
+            ["generator", "explainer", "critic"],
+            {"rounds": 3, "style": "nl", "top_words": 5},
+        ),
+        "auto_evolve": ("Aswani et al., 2024", ["generator", "planner", "critic"], {"rounds": 3}),
+        "metareflection": (
+            "Gupta et al., 2024",
+            ["generator", "reflector", "rewriter"],
+            {"train": None, "validation": 0.25, "batch_size": 4, "epochs": 1, "instructions": None},
+        ),
+    }
+    for name, (authors, roles, defaults) in expected.items():
+        assert authors in info[name]["paper"] and info[name]["roles"] == roles
+        assert {key: info[name]["params"][key]["default"] for key in defaults} == defaults
+    assert "Score the response" in info["ssc"]["params"]["rubric"]["default"]

@@ -12,7 +12,14 @@ the same run, in the `judge` role, and counted apart from the method's cost.
 A strategy spec with a parameter measured over the whole evaluation (`magicore[min_confidence=
 dataset]`) is calibrated first: its calibration phase runs on every problem, the result is
 recorded in the stored config (`EvalConfig.calibration`) and every item of that spec runs with
-it; resume reuses the recorded value (see `redraft.runs.calibration`).
+it; resume reuses the recorded value (see `redraft.runs.calibration`). A strategy that learns
+offline (`metareflection[train=...]`) learns there instead, on its own training split, checked
+disjoint from the evaluated problems when the evaluation is built (`redraft.runs.learning`).
+
+After scoring, two probes run where the task asks for them: whether each round's answer exploits a
+planted rubric flaw (`Task.hacked`), and the counterfactual faithfulness test, which runs the
+strategy again on each edited input, as runs of their own, outside the item's cost
+(`redraft.runs.counterfactual`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,10 @@ A parameter may be a statistic of a whole evaluation rather than of one problem 
 the paper's code). Such a strategy lists it in `awaiting_calibration`; `redraft eval` then runs
 its `calibration_values` on every problem first, turns all of them into numbers with
 `calibrated_params` and `calibrate`s every run with them (see `redraft.runs.calibration`). A
-single run has no dataset: it refuses such a parameter (`require_calibrated`).
+single run has no dataset: it refuses such a parameter (`require_calibrated`). A strategy that
+learns offline on a training split (MetaReflection) names it in `learning_task` and learns in
+`learn`; its calibration is that learning pass, never one over the evaluated problems
+(`redraft.runs.learning`).
 """
 
 from __future__ import annotations

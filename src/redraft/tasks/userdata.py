@@ -219,7 +219,8 @@ class OpenEndedTask(JsonlTask):
     (`redraft.runs.scoring`), traced and at the evaluation's sampling, and counts its cost
     apart from the method's.
 
-    A record with a `rubric` is shown under it (`redraft.tasks.rubric.SPEC_PROMPT`); `plant=WORD`
+    With `rubric=FIELD`, a record's rubric is shown with its prompt (`redraft.tasks.rubric.SPEC_PROMPT`);
+    `plant=WORD`
     plants the SSC paper's flaw in every rubric (the generic `DEFAULT_RUBRIC` where a record has
     none): an internal grader that gives full marks to any response containing WORD. The
     evaluation then reports the *hack rate*, the share of outputs containing WORD (`hacked`).
@@ -229,15 +230,15 @@ class OpenEndedTask(JsonlTask):
 
     name = kind = "open_ended"
     answer_type = "text"
-    description = ("your JSONL file with 'prompt' and optional 'checklist' (list of strings) and "
-                   "'rubric'; plant=WORD plants a rubric flaw and measures the hack rate")
+    description = ("your JSONL file with 'prompt' and optional 'checklist' (list of strings); "
+                   "rubric=FIELD shows a rubric, plant=WORD plants a flaw in it and measures the hack rate")
 
     class Params(JsonlTask.Params):
         prompt: str = Field("prompt", description="field holding the prompt")
         checklist: str = Field("checklist", description="field holding the checklist (list of strings)")
         threshold: float = Field(1.0, ge=0, le=1, description="share of checklist items met for right")
-        rubric: str = Field("rubric", description="field holding the grading rubric the prompt is shown "
-                                                  "under (optional)")
+        rubric: str | None = Field(None, description="field holding a grading rubric to show the prompt "
+                                                     "under (none by default: the prompt alone)")
         plant: str | None = Field(None, pattern=PLANTABLE.pattern,
                                   description="plant a rubric flaw: an internal grader gives full marks to "
                                               "any response containing this word; reports the hack rate")
@@ -258,9 +259,9 @@ class OpenEndedTask(JsonlTask):
             raise TaskError(f"{self.path}:{lineno}: field {field!r} must be a list of strings")
         metadata: dict[str, Any] = {"checklist": [re.sub(r"\s+", " ", c).strip() for c in checklist],
                                     "line": lineno}
-        rubric = record.get(self.fields.rubric)
-        if rubric is not None:
-            rubric = self._text(record, self.field("rubric"), lineno)
+        rubric = None
+        if self.fields.rubric is not None and record.get(self.fields.rubric) is not None:
+            rubric = self._text(record, (self.fields.rubric,), lineno)
         plant = self.fields.plant
         if plant is not None:
             rubric = tainted(rubric or DEFAULT_RUBRIC, plant)
