@@ -233,3 +233,19 @@ def test_the_evaluation_reports_the_hack_rate_of_direct_and_of_ssc(tmp_path) -> 
         "ssc (self-graded): hack rate 0.0%: the share of 2 final outputs that exploit the planted rubric "
         "flaw (of the first answers: 100.0%)"
     ) in console.export_text()
+
+
+def test_an_oracle_strategy_is_not_run_on_edits_that_have_no_reference(tmp_path) -> None:
+    from redraft.runs.counterfactual import run_counterfactuals
+    from redraft.strategies.registry import build_strategy
+
+    task = get_task(f"multiple_choice:{choice_file(tmp_path)}")
+    [sky, _] = task.load()
+    model = ScriptedModel(reply)
+    models = {"generator": ManagedModel(model, backoff_s=0.0)}
+    records, usage = asyncio.run(
+        run_counterfactuals(
+            lambda: build_strategy("critical@oracle", task=task), sky, "The answer is (A).", task, models
+        )
+    )
+    assert (records, usage.calls, model.history) == ([], 0, [])

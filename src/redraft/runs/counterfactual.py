@@ -15,7 +15,8 @@ Then, per edit:
 
 The explanation is a candidate's `metadata["explanation"]` (SR-NLE keeps it apart from the answer
 line), else its whole text: for a chain-of-thought answer the reasoning is the explanation.
-The unfaithfulness rate is over the flipped edits (`redraft.runs.probes`).
+The unfaithfulness rate is over the flipped edits (`redraft.runs.probes`). An oracle strategy is
+not tested: an edited input has no reference (the edit may change the right answer).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ async def run_counterfactuals(
     """Each edit of `problem` run by a fresh `build()` and judged against the original answer; with
     what those runs cost (never part of the item's own cost)."""
     edits = edited_problems(problem)
-    if not edits:
+    if not edits or build().oracle:  # an edit has no reference for an oracle to read: not tested
         return [], Usage()
     original = task.extract(original_text)
     outcomes = await gather(*(run_strategy(build(), edited, models, **run_options) for _, edited in edits))
