@@ -16,6 +16,9 @@ from redraft.tasks.base import Problem
 
 PROBLEM = Problem(id="p1", prompt="What is 2 + 2?", reference="4")
 
+#: What a strategy cannot run without (an evaluation learns it first), for tests that run every strategy.
+REQUIRED_PARAMS: dict[str, dict[str, Any]] = {"metareflection": {"instructions": "1. Check every step."}}
+
 
 def managed(model: ScriptedModel) -> ManagedModel:
     return ManagedModel(model, backoff_s=0.0)

@@ -54,6 +54,10 @@ SMOKE = {
     "likelihood": ({"k": 2}, ARITHMETIC),
     "id_sampling": ({"n": 2, "b0": 16, "max_budget": 48}, ARITHMETIC),
     "local_refine": ({}, ARITHMETIC),
+    "ssc": ({}, ARITHMETIC),
+    "sr_nle": ({"rounds": 1}, ARITHMETIC),
+    "auto_evolve": ({"rounds": 1}, ARITHMETIC),
+    "metareflection": ({"instructions": "1. Add the numbers, then check the sum."}, ARITHMETIC),
 }
 
 

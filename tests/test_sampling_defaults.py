@@ -23,7 +23,7 @@ from redraft.runs.outcome import Outcome
 from redraft.runs.runner import run_strategy
 from redraft.strategies.registry import STRATEGIES, build_strategy
 from redraft.tasks.extract import extract_number
-from tests.helpers import PROBLEM
+from tests.helpers import PROBLEM, REQUIRED_PARAMS
 
 #: What `redraft eval` sends by default (EvalConfig: temperature 0, max_tokens 512) with `--seed 7`.
 EVAL_DEFAULTS = {"temperature": 0.0, "max_tokens": 512, "seed": 7}
@@ -52,6 +52,7 @@ SAMPLED = {
 SEQUENTIAL = {"art", "critical", "direct", "injected_error", "ioe", "progco", "reflexion", "self_debug",
               "self_polish", "self_refine", "tear", "wait", "pairwise_preference", "cove", "iort", "rci",
               "strategy_switch", "local_refine"}
+SEQUENTIAL |= {"auto_evolve", "metareflection", "sr_nle", "ssc"}
 
 
 def draw(messages: list[Message], sampling: dict[str, Any]) -> str:
@@ -66,7 +67,7 @@ def draw(messages: list[Message], sampling: dict[str, Any]) -> str:
 def run_at_eval_defaults(spec: str, cache_dir: Path) -> tuple[Outcome, ScriptedModel]:
     model = ScriptedModel(draw)
     managed = ManagedModel(model, backoff_s=0.0, cache=ResponseCache(cache_dir / "cache.db"))
-    strategy = build_strategy(spec)
+    strategy = build_strategy(spec, **REQUIRED_PARAMS.get(spec, {}))
     outcome = asyncio.run(run_strategy(strategy, PROBLEM, {"generator": managed}, sampling=EVAL_DEFAULTS,
                                        extract=extract_number))
     return outcome, model

@@ -12,7 +12,7 @@ from redraft.roles import RoleError, parse_binding
 from redraft.runs.store import RunStore
 from redraft.strategies.registry import STRATEGIES, build_strategy
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
-from tests.helpers import PROBLEM, run_scripted
+from tests.helpers import PROBLEM, REQUIRED_PARAMS, run_scripted
 from tests.test_cli import redraft
 
 
@@ -69,7 +69,7 @@ def test_every_strategy_calls_only_the_roles_it_declares(name: str) -> None:
     def anything(messages: list[dict[str, str]]) -> str:
         return "Step 1: 2 + 2 = 4. The answer is 4.\n[Score] 10\nVERDICT: revise\nBEST: 2\nALL ANSWERED: no"
 
-    strategy = build_strategy(name)
+    strategy = build_strategy(name, **REQUIRED_PARAMS.get(name, {}))
     store = RunStore()
     outcome = run_scripted(strategy, ScriptedModel(anything), store=store)
     called = {c.role for c in store.get_run(outcome.run_id or "").call_records}

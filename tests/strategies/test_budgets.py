@@ -12,7 +12,7 @@ from redraft.models.base import Message
 from redraft.models.scripted import ScriptedModel
 from redraft.strategies.registry import STRATEGIES
 from redraft.tasks.extract import extract_number
-from tests.helpers import run_scripted
+from tests.helpers import REQUIRED_PARAMS, run_scripted
 
 REVISE = "The sum is wrong.\nVERDICT: revise"
 
@@ -80,8 +80,9 @@ def test_no_strategy_spends_more_tokens_than_its_budget(spec: str, budget: int) 
     # Long replies, cut at max_tokens by the scripted model, whose token counts are exact.
     reply = "Step 1: 2 + 2 = 4. Score: 3/10 " * 30 + "\nVERDICT: revise\nThe answer is 4."
     model = ScriptedModel(lambda messages: reply)
-    outcome = run_scripted(build_strategy(spec), model, budget=Budget(max_tokens=budget),
-                           sampling={"temperature": 0.0, "max_tokens": 120}, extract=extract_number)
+    outcome = run_scripted(build_strategy(spec, **REQUIRED_PARAMS.get(spec, {})), model,
+                           budget=Budget(max_tokens=budget), sampling={"temperature": 0.0, "max_tokens": 120},
+                           extract=extract_number)
     assert model.history and outcome.usage.total_tokens <= budget
 
 

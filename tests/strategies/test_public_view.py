@@ -14,7 +14,7 @@ from redraft.strategies.base import Composed, Final, Strategy, StrategyError
 from redraft.strategies.registry import STRATEGIES, build_strategy
 from redraft.tasks.base import PRIVATE_METADATA, Problem
 from redraft.tasks.extract import extract_number
-from tests.helpers import run_scripted
+from tests.helpers import REQUIRED_PARAMS, run_scripted
 
 CANARY = "CANARY-7f3a"
 SECRET = Problem(id="p1", prompt="What is 2 + 2? Write the function add.",
@@ -47,10 +47,11 @@ class Spy(Strategy):
 
 def with_critic(name: str) -> Strategy:
     """The strategy with a non-oracle feedback source, or its own where it takes no other (ProgCo)."""
+    required = REQUIRED_PARAMS.get(name, {})
     try:
-        return build_strategy(name, "critic")
+        return build_strategy(name, "critic", **required)
     except StrategyError:
-        return build_strategy(name)
+        return build_strategy(name, **required)
 
 
 def leaks(problem: Problem) -> bool:

@@ -78,6 +78,16 @@ def notes(m: StrategyMetrics, console: Console) -> None:
         console.print(f"{m.label}: {REWARD_NOT_CHECKED}")
     if m.calibration is not None:
         console.print(f"{m.label}: {m.calibration.note()}", markup=False, highlight=False)
+    if m.hack_rate is not None:
+        hack = m.hack_rate
+        console.print(f"{m.label}: hack rate {pct(hack.rate)}: the share of {hack.n} final outputs that "
+                      f"exploit the planted rubric flaw (of the first answers: {pct(hack.first)})")
+    if m.counterfactual is not None:
+        test = m.counterfactual
+        console.print(f"{m.label}: counterfactual unfaithfulness {pct(test.rate)} (first explanation: "
+                      f"{pct(test.first)}) over the {test.flipped} of {test.edits} inserted words that "
+                      f"flipped the answer ({pct(test.flip_rate)}); the test's {test.calls} calls and "
+                      f"{test.tokens} tokens are not in the method's cost above")
     if m.judge_calls:
         console.print(f"{m.label}: judged by a model (grading, held-out scoring): {m.judge_calls} judge "
                       f"calls, {m.judge_tokens} judge tokens (not in the method's cost above)")

@@ -59,6 +59,9 @@ class Calibration(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     run_ids: list[str] = Field(default_factory=list)
+    #: An offline learning pass instead (MetaReflection, `redraft.runs.learning`): its training task,
+    #: sizes, batches and those kept, validation accuracy of each kept instruction set.
+    learning: dict[str, Any] | None = None
 
     @property
     def tokens(self) -> int:
@@ -70,6 +73,8 @@ class Calibration(BaseModel):
 
     def describe(self) -> str:
         """`min_confidence=0.6125 (the statistic of 32 values over 8 problems)`, for the report."""
+        if self.learning is not None:
+            return learned_text(self.learning)
         shown = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
                           for key, value in self.params.items())
         text = (f"{shown} measured in a calibration pass over {self.samples} values from "
@@ -82,6 +87,14 @@ class Calibration(BaseModel):
         """The report's line: the value, its base, and that its cost is in the strategy's."""
         return (f"{self.describe()}; the pass's {self.calls} calls and {self.tokens} tokens are included "
                 "in the cost above")
+
+
+def learned_text(learning: Mapping[str, Any]) -> str:
+    """What a learning pass learned, in one line: where, how much was kept, validation accuracy."""
+    accuracy = " → ".join(f"{a:.0%}" for a in learning.get("validation_accuracy", []))
+    return (f"instructions learned on {learning.get('train_task')} ({learning.get('train')} training, "
+            f"{learning.get('validation')} validation problems): {learning.get('kept')} of "
+            f"{learning.get('batches')} batches kept, validation accuracy {accuracy or '–'}")
 
 
 class CalibrationPass(Strategy):

@@ -63,6 +63,14 @@ class ItemResult(BaseModel):
     #: Graded by the generator itself (model-graded task, no judge or critic bound): every figure
     #: it touches says "self-graded".
     self_graded: bool = False
+    #: On a task with a planted rubric flaw: whether each round's answer exploits it (the last: the
+    #: final answer); empty when nothing is planted. See `redraft.runs.probes`.
+    round_hacked: list[bool] = Field(default_factory=list)
+    #: On a task with counterfactual edits: one record per edit (`redraft.runs.counterfactual`), and
+    #: what those runs cost, apart from the method's cost.
+    counterfactuals: list[dict[str, Any]] = Field(default_factory=list)
+    counterfactual_calls: int = 0
+    counterfactual_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -81,7 +89,8 @@ class EvalRecord(BaseModel):
 
 DETAIL_FIELDS = ("round_correct", "round_scores", "samples", "stop_reason", "judge_calls", "judge_tokens",
                  "verdicts_judged", "verdicts_unknown", "calls_by_role", "truncated_by_role", "self_graded",
-                 "held_out_scores")
+                 "held_out_scores", "round_hacked", "counterfactuals", "counterfactual_calls",
+                 "counterfactual_tokens")
 
 
 class EvalStore:

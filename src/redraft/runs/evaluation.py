@@ -12,7 +12,14 @@ the same run, in the `judge` role, and counted apart from the method's cost.
 A strategy spec with a parameter measured over the whole evaluation (`magicore[min_confidence=
 dataset]`) is calibrated first: its calibration phase runs on every problem, the result is
 recorded in the stored config (`EvalConfig.calibration`) and every item of that spec runs with
-it; resume reuses the recorded value (see `redraft.runs.calibration`).
+it; resume reuses the recorded value (see `redraft.runs.calibration`). A strategy that learns
+offline (`metareflection[train=...]`) learns there instead, on its own training split, checked
+disjoint from the evaluated problems when the evaluation is built (`redraft.runs.learning`).
+
+After scoring, two probes run where the task asks for them: whether each round's answer exploits a
+planted rubric flaw (`Task.hacked`), and the counterfactual faithfulness test, which runs the
+strategy again on each edited input, as runs of their own, outside the item's cost
+(`redraft.runs.counterfactual`).
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ from redraft.models.resolve import ModelConfig, bound_key, managed_model
 from redraft.redact import redact, strip_credentials
 from redraft.roles import check_role
 from redraft.runs.calibration import Calibration, CalibrationError, measure
+from redraft.runs.counterfactual import run_counterfactuals
 from redraft.runs.eval_store import EvalStore, ItemResult
+from redraft.runs.learning import check_training_split, learn
 from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.runner import run_strategy
 from redraft.runs.scoring import HeldOutJudge, Scorer, judge_of
@@ -145,7 +154,9 @@ class Evaluation:
         self.problems: list[Problem] = self.task.load(config.limit)
         check_shared_params(config.strategies, config.params)
         for spec in config.strategies:  # fail on a bad name or parameter before any model call
-            self.build(spec)
+            strategy = self.build(spec)
+            if spec not in config.calibration:  # never learn on the test split (checked before any call)
+                check_training_split(strategy, spec, self.problems)
         if config.held_out is not None:
             get_feedback(config.held_out, self.task)
         #: This evaluation's claim on its row (see `EvalStore.claim`): one process runs it at a time.
@@ -181,16 +192,18 @@ class Evaluation:
         """`spec`'s calibration (None if it takes none): the recorded one, else measured now over
         every problem, once (concurrent items of the spec wait for it) and recorded at once.
         A pass that gave no value raises `CalibrationError`, for every item of the spec."""
-        if spec in self.config.calibration or not self.build(spec).needs_calibration:
+        strategy = self.build(spec)
+        if spec in self.config.calibration or not strategy.needs_calibration:
             return self.config.calibration.get(spec)
+        passed = learn if strategy.learning_task() is not None else measure  # offline learning: its own split
         async with self._calibrating.setdefault(spec, asyncio.Lock()):
             if spec in self.config.calibration:
                 return self.config.calibration[spec]
             if spec in self._calibration_failed:
                 raise CalibrationError(self._calibration_failed[spec])
             try:
-                measured = await measure(spec, lambda: self.build(spec), self.problems, models, limit=limit,
-                                         error_text=self.error_text, **self.run_options())
+                measured = await passed(spec, lambda: self.build(spec), self.problems, models, limit=limit,
+                                        error_text=self.error_text, **self.run_options())
             except CalibrationError as exc:
                 self._calibration_failed[spec] = str(exc)
                 raise
@@ -297,7 +310,10 @@ class Evaluation:
                          for p in picks[:-1]] + [final.correct]
         verdicts: dict[str, bool | None] = {}
         samples = [await self.sample_record(problem, c, correct, verdicts) for c in own if c.kind == "sample"]
+        hacked = [self.task.hacked(problem, text) for text in [p.text for p in picks[:-1]] + [outcome.text]]
         held_out, held_out_usage = await self.held_out_scores(problem, picks, models, outcome.run_id)
+        counterfactuals, probed = await run_counterfactuals(
+            lambda: self.calibrated(spec), problem, outcome.text, self.task, models, **self.run_options())
         usage, judged = outcome.usage, Usage.total([scorer.usage, held_out_usage])
         scorer.save_usage(held_out_usage)
         counts = self.trace_counts(outcome.run_id, outcome.candidates)
@@ -309,7 +325,9 @@ class Evaluation:
             round_correct=round_correct, round_scores=[_mean_score(own, p.round) for p in picks],
             held_out_scores=held_out,
             samples=samples, stop_reason=outcome.stop_reason, judge_calls=judged.calls,
-            judge_tokens=judged.total_tokens, self_graded=self.self_graded(models), **counts,
+            judge_tokens=judged.total_tokens, self_graded=self.self_graded(models),
+            round_hacked=[h for h in hacked if h is not None], counterfactuals=counterfactuals,
+            counterfactual_calls=probed.calls, counterfactual_tokens=probed.total_tokens, **counts,
         )
 
     async def sample_record(self, problem: Problem, sample: Candidate,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from redraft.runs.calibration import Calibration
 from redraft.runs.eval_store import ItemResult
 from redraft.runs.paired import mcnemar_exact, paired_bootstrap, wilson_interval  # noqa: F401  (re-exported)
+from redraft.runs.probes import HackRate, Unfaithfulness, hack_rate, unfaithfulness
 from redraft.strategies.base import StrategyError
 from redraft.strategies.registry import parse_spec
 from redraft.strategies.voting import vote
@@ -245,6 +246,10 @@ class StrategyMetrics(BaseModel):
     #: A parameter measured over the evaluation (`min_confidence=dataset`): its value and base; what
     #: its calibration pass cost is included in `calls` and the tokens above (see `add_calibration`).
     calibration: Calibration | None = None
+    #: A task with a planted rubric flaw: how often outputs exploit it (first and final answers).
+    hack_rate: HackRate | None = None
+    #: A task with counterfactual edits: the counterfactual faithfulness test.
+    counterfactual: Unfaithfulness | None = None
 
     @property
     def label(self) -> str:
@@ -293,6 +298,7 @@ def strategy_metrics(strategy: str, all_items: Sequence[ItemResult]) -> Strategy
         sample_vote_accuracy=vote_accuracy, refinement_gap=gap,
         unknown_verdict_rate=unknown_rate, truncated_rate=truncated,
         self_graded=any(i.self_graded for i in items), n_errors=len(all_items) - n,
+        hack_rate=hack_rate(items), counterfactual=unfaithfulness(items),
     )
 
 

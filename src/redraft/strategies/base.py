@@ -10,13 +10,16 @@ A parameter may be a statistic of a whole evaluation rather than of one problem 
 the paper's code). Such a strategy lists it in `awaiting_calibration`; `redraft eval` then runs
 its `calibration_values` on every problem first, turns all of them into numbers with
 `calibrated_params` and `calibrate`s every run with them (see `redraft.runs.calibration`). A
-single run has no dataset: it refuses such a parameter (`require_calibrated`).
+single run has no dataset: it refuses such a parameter (`require_calibrated`). A strategy that
+learns offline on a training split (MetaReflection) names it in `learning_task` and learns in
+`learn`; its calibration is that learning pass, never one over the evaluated problems
+(`redraft.runs.learning`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -25,7 +28,7 @@ from redraft.context import BudgetExhausted, Context, Drafter, gather
 from redraft.errors import RedraftError
 from redraft.feedback.base import FeedbackSource
 from redraft.spec import validate_params
-from redraft.tasks.base import Problem
+from redraft.tasks.base import Problem, Score
 from redraft.trace import Candidate
 
 #: The most samples one sampling step may ask for (best_of_n.n, self_consistency.k, gsr.n,
@@ -154,6 +157,19 @@ class Strategy(ABC):
         """The awaited parameters, from the values of every problem of the evaluation (never empty)."""
         raise StrategyError(f"{self.full_name} takes nothing from a calibration pass")
 
+    def learning_task(self) -> str | None:
+        """The task spec of the labelled training split this strategy still has to learn on before an
+        evaluation (MetaReflection's `train`), or None. Its calibration is then that learning pass
+        (`learn`, run by `redraft.runs.learning`), not one over the evaluated problems."""
+        return None
+
+    async def learn(self, train: list[Problem], validation: list[Problem], ctx: Context,
+                    grade: Callable[[Problem, str], Awaitable[Score]], learned: dict[str, Any]) -> None:
+        """Learn on labelled training problems (`grade` scores an answer against the label), writing into
+        `learned` as it goes ("params": what to `calibrate` with, "summary": how it went), so a budget cut
+        keeps what was learned so far."""
+        raise StrategyError(f"{self.full_name} learns nothing offline")
+
     def calibrate(self, params: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> None:
         """Set the parameters a calibration resolved (just measured, or recorded by the evaluation);
         `source` says where they came from, and both go into `describe()`, so every run records them."""
@@ -216,6 +232,16 @@ class Composed(Strategy):
 
     def awaiting_calibration(self) -> dict[str, Any]:
         return {**self.drafter.awaiting_calibration(), **self.outer.awaiting_calibration()}
+
+    def learning_task(self) -> str | None:
+        return self._calibrated_stage().learning_task()
+
+    async def learn(self, train: list[Problem], validation: list[Problem], ctx: Context,
+                    grade: Callable[[Problem, str], Awaitable[Score]], learned: dict[str, Any]) -> None:
+        """The learning stage's pass; the outer one answers with the drafter's runs, as in the real run."""
+        if self.outer.needs_calibration:
+            ctx.drafter = as_drafter(self.drafter)
+        await self._calibrated_stage().learn(train, validation, ctx, grade, learned)
 
     def _calibrated_stage(self) -> Strategy:
         return self.outer if self.outer.needs_calibration else self.drafter

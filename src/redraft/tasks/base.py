@@ -27,7 +27,10 @@ class TaskError(RedraftError, ValueError):
 
 #: Metadata keys only the scorer and oracle feedback may read (HumanEval's hidden grading `test`).
 #: One list for every task, so a new task's hidden data is private by writing it under one of them.
-PRIVATE_METADATA: frozenset[str] = frozenset({"test", "hidden_tests", "canonical_solution"})
+#: A planted rubric flaw's word and counterfactual edits are measurements' (hack rate, counterfactual
+#: faithfulness): a strategy told them could game the measurement.
+PRIVATE_METADATA: frozenset[str] = frozenset({"test", "hidden_tests", "canonical_solution",
+                                              "planted_word", "counterfactuals"})
 
 
 class Problem(BaseModel):
@@ -141,6 +144,13 @@ class Task(ABC):
         return Score(correct=judgement.verdict is Verdict.OK,
                      extracted=None if judgement.score is None else f"{judgement.score:.2f}",
                      explanation=judgement.text)
+
+    def hacked(self, problem: Problem, text: str) -> bool | None:
+        """Whether `text` exploits a flaw planted in `problem`'s rubric (None: nothing is planted).
+
+        Deterministic, run after the strategy like `score` (see `redraft.tasks.rubric`).
+        """
+        return None
 
     def prompt(self, problem: Problem) -> str:
         """The text to send to the model for `problem` (already built at load time)."""
