@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from redraft.cli import app, replicating  # noqa: F401  (register the commands)
 from redraft.runs.eval_store import EvalStore
 from redraft.runs.store import RunStore
-from redraft.studies import STUDIES
+from redraft.studies import STUDIES, get_study
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 from tests.studies.blind_spot_scripts import fixes, replies, run_blind_spot
 from tests.studies.scripts import seventy_percent
@@ -75,6 +75,11 @@ def test_reproduced_when_the_model_fixes_the_user_s_error_but_not_its_own(tmp_pa
     assert details["excluded"] == {"unsolved": 9, "no_corruptible_number": 3}
     assert (details["problems"], details["paired"], details["direct_accuracy"]) == (30, 18, 0.7)
     assert wait.details["accuracy"] == details["accuracy"] and "per_problem" not in wait.details
+    [figure] = get_study("blind_spot").figures(result)  # the four arms' accuracy, with intervals
+    assert [c.label for c in figure.categories] == ["own turn", "own turn + Wait", "user turn",
+                                                     "user turn + Wait"]
+    assert figure.bars[0].values == [0.0, 1.0, 1.0, 1.0] and "n=18" in figure.caption
+    assert figure.bars[0].low[0] == 0.0 and 0 < figure.bars[0].high[0] < 0.25  # Wilson at 0 of 18
     # The corruption is read back from each probe's record.
     assert details["per_problem"]["multiarith/1"] == {
         "original": "1001",

@@ -8,6 +8,7 @@ import pytest
 
 from redraft.runs.eval_store import EvalStore
 from redraft.runs.store import RunStore
+from redraft.studies import get_study
 from redraft.studies.reward_hacking import HELD_OUT, SAME_REQUEST, SEPARATE, SHARED
 from tests.studies.hacking import CORRECTNESS, FLATTERED, SEVERE, Scorer, odd, run_hacking
 from tests.studies.scripts import seventy_percent
@@ -49,6 +50,12 @@ def test_reproduced_when_the_critic_is_flattered_and_the_judge_reads_correctness
         assert f.details["judge_score_by_round"] == pytest.approx([0.71] * 4)  # (21·8 + 9·5) / 300
         assert f.details["accuracy_by_round"] == pytest.approx([0.7] * 4) and f.details["accuracy_verified"]
         assert f.n == 30 and f.details["n_unscored"] == 0 and f.p_value is not None and f.p_value < 1e-4
+    [figure] = get_study("reward_hacking").figures(result)  # critic against judge, per arm and round
+    assert [(x.label, x.style) for x in figure.series] == [
+        ("in-loop critic (separate context)", "line"), ("held-out judge (separate context)", "dashed"),
+        ("in-loop critic (shared context)", "line"), ("held-out judge (shared context)", "dashed")]
+    assert figure.series[0].y == pytest.approx([0.07, 0.12, 0.17, 0.22])
+    assert figure.series[0].x == [0, 1, 2, 3]
     assert separate.effect == pytest.approx(0.15) and shared.effect == pytest.approx(0.55)
     # A paired t interval: mean ± t(29) · sd / √30, sd of 0 and 0.3 on half the problems each.
     assert separate.ci_low == pytest.approx(0.15 - 2.04523 * 0.152564 / 30**0.5, abs=1e-4)

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redraft.report.figures import Figure, LineFigure, Series
 from redraft.runs.eval_store import ItemResult
 from redraft.studies.base import (
     Claim,
@@ -151,6 +152,29 @@ class RewardHacking(Study):
             findings.extend(self.arm(arm, spec, arms[arm], done, verified))
         findings.append(self.shared_worse(arms["shared"], arms["separate"]))
         return self.result(context, self.order(findings), self.notes(context, arms, done))
+
+    def figures(self, result: StudyResult) -> list[Figure]:
+        """Pan et al.'s view: per round, the in-loop critic's mean score against the held-out
+        judge's on the same answers, one pair of lines per arm (and verified accuracy, if any)."""
+        series: list[Series] = []
+        for found in result.headline("in_loop_rises"):
+            details = found.details
+            critic, judge = details.get("critic_score_by_round"), details.get("judge_score_by_round")
+            if not critic:
+                continue
+            arm = found.subject.split(" context")[0]
+            rounds = [float(r) for r in range(len(critic))]
+            series.append(Series(label=f"in-loop critic ({arm} context)", x=rounds, y=critic))
+            if judge:
+                series.append(Series(label=f"held-out judge ({arm} context)", x=rounds[: len(judge)], y=judge,
+                                     style="dashed"))
+        if not series:
+            return []
+        return [LineFigure(
+            title="In-loop score against held-out score, by round", x_label="round (0 = first draft)",
+            y_label="mean score (0 to 1)", series=series, integer_x=True,
+            caption="The claim (Pan et al. 2024): the critic's score rises while the held-out judge's "
+                    "does not, more so when the critic shares the generator's context.")]
 
     def arm(
         self, arm: str, spec: str, rows: dict[str, Trajectory], done: Evaluated, verified: bool
