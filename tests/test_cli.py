@@ -346,3 +346,15 @@ def test_eval_rejects_options_that_cannot_work() -> None:
                          "error: --limit must be greater than 0, got -1")
     assert_clean_failure(redraft("eval", "--task", "multiarith", "--strategy", ","), 1,
                          "error: give at least one strategy")
+
+
+def test_tables_print_spec_brackets_as_written(endpoint: FakeOpenAIServer) -> None:
+    """Rich reads `[max_rounds=1]` as a style tag and drops it: a table of `self_refine[max_rounds=1]`
+    and `self_refine[max_rounds=2]` would show two rows both named `self_refine`."""
+    result = redraft("eval", "--task", "multiarith", "--limit", "1", "--strategy",
+                     "self_refine[max_rounds=1],self_refine[max_rounds=2]", "--base-url", endpoint.base_url,
+                     "--model", "m", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "self_refine[max_rounds=1]" in result.stdout and "self_refine[max_rounds=2]" in result.stdout
+    tasks = redraft("tasks")
+    assert "rg:NAME[key=value,...]" in tasks.stdout and "'redraft[gym]'" in tasks.stdout

@@ -49,7 +49,7 @@ def test_a_sample_record_runs_the_visible_tests_once_per_program(tmp_path, monke
     async def records(problem_, texts: list[str]) -> list[dict]:
         verdicts: dict[str, bool | None] = {}
         return [
-            await evaluation.sample_record(
+            await evaluation.runner.sample_record(
                 problem_, Candidate(seq=i, round=0, kind="sample", text=t), correct, verdicts
             )
             for i, t in enumerate(texts)

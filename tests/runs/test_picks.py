@@ -72,7 +72,7 @@ def test_a_pick_keeps_the_fields_of_its_time_and_the_evaluation_scores_it(tmp_pa
     store = RunStore(tmp_path / "r.db")
     config = EvalConfig(task="multiarith", strategies=["direct"], limit=2, cache=False)
     evaluation = Evaluation(config, store, models={"generator": ManagedModel(ScriptedModel(["unused"]))})
-    monkeypatch.setattr(evaluation, "build", lambda spec: Regrader())
+    monkeypatch.setattr(evaluation.runner, "build", lambda spec: Regrader())
     items = asyncio.run(evaluation.run())
     assert len(items) == 2
     for item in items:

@@ -116,11 +116,13 @@ def test_task_error_is_a_value_error() -> None:
 
 def test_list_tasks_gives_sizes_where_known() -> None:
     infos = {info.name: info for info in list_tasks()}
-    assert set(infos) == {"gsm8k", "multiarith", "humaneval", "jsonl", "multiple_choice", "open_ended"}
+    # rg (reasoning-gym) comes in through redraft's own entry point; generated, it has no fixed size.
+    assert set(infos) == {"gsm8k", "multiarith", "humaneval", "jsonl", "multiple_choice", "open_ended", "rg"}
     assert infos["gsm8k"].size == 1319
     assert infos["multiarith"].size == 600
     assert infos["jsonl"].size is None and infos["jsonl"].needs_path
     assert infos["multiple_choice"].spec == "multiple_choice:PATH"
+    assert infos["rg"].size is None and infos["rg"].spec == "rg:NAME[key=value,...]"
     assert all(info.description for info in infos.values())
     if infos["humaneval"].size is not None:
         assert infos["humaneval"].size == 164

@@ -28,7 +28,7 @@ def evaluate(
         "--strategy", "-s", help="Comma-separated strategies; NAME@FEEDBACK picks a feedback source, "
                                  "A>B composes.")] = "direct,self_refine",
     model: o.Model = None,
-    base_url: o.BaseUrl = None,
+    base_url: o.BaseUrls = [],  # noqa: B006
     api_key: o.ApiKey = None,
     critic_model: o.CriticModel = None,
     critic_base_url: o.CriticBaseUrl = None,
@@ -51,6 +51,10 @@ def evaluate(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached responses.")] = False,
     retries: o.Retries = 4,
     timeout: o.Timeout = 120.0,
+    executor: o.ExecutorName = "local",
+    ray_address: o.RayAddress = None,
+    actors: o.Actors = None,
+    per_actor: o.PerActor = None,
     db: o.Db = None,
     as_json: o.Json = False,
 ) -> None:
@@ -58,9 +62,12 @@ def evaluate(
     if resume:  # the old spelling of `redraft evals resume EVAL_ID`
         renamed(f"eval --resume {resume}", f"evals resume {resume}")
         resume_eval(resume, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json,
-                    role_api_keys=role_api_key)
+                    role_api_keys=role_api_key, executor=executor, ray_address=ray_address, actors=actors,
+                    per_actor=per_actor)
         return
     with user_errors():
+        runs_on = o.executor(executor, ray_address=ray_address, actors=actors, per_actor=per_actor)
+        first_url, endpoints = o.endpoint_pool(base_url)
         if task is None:
             raise UsageError("give --task (or resume one with `redraft evals resume EVAL_ID`)")
         strategies = [s.strip() for s in strategy.split(",") if s.strip()]
@@ -72,7 +79,7 @@ def evaluate(
                                  "budget_tokens": budget_tokens, "max_tokens": max_tokens,
                                  "timeout": timeout},
                        non_negative={"retries": retries})
-        configs = o.role_configs(model=model, base_url=base_url, api_key=api_key,
+        configs = o.role_configs(model=model, base_url=first_url, api_key=api_key,
                                  critic_model=critic_model, critic_base_url=critic_base_url,
                                  critic_api_key=critic_api_key, timeout=timeout, retries=retries,
                                  roles=role, role_api_keys=role_api_key)
@@ -81,22 +88,26 @@ def evaluate(
             generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
             concurrency=concurrency,
             budget_calls=budget_calls, budget_tokens=budget_tokens, temperature=temperature,
-            max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache,
+            max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache, endpoints=endpoints,
         )
         store = RunStore(db)
-        finish(Evaluation(config, store), store, as_json)
+        finish(Evaluation(config, store, executor=runs_on), store, as_json)
 
 
 def resume_eval(eval_id: str, *, api_key: str | None, critic_api_key: str | None, db: Path | None,
-                as_json: bool, role_api_keys: list[str] | None = None) -> None:
-    """Finish an interrupted evaluation with its stored config (and the keys, never stored)."""
+                as_json: bool, role_api_keys: list[str] | None = None, executor: str = "local",
+                ray_address: str | None = None, actors: int | None = None,
+                per_actor: int | None = None) -> None:
+    """Finish an interrupted evaluation with its stored config (and the keys, never stored), on
+    the executor given now: where items run is no part of what the evaluation is."""
     with user_errors():
+        runs_on = o.executor(executor, ray_address=ray_address, actors=actors, per_actor=per_actor)
         store = RunStore(db)
         record = EvalStore(store).get(eval_id)
         config = o.validated(EvalConfig, **record.config)
         keys: dict[str, str | None] = {"critic": critic_api_key, **o.parse_role_keys(role_api_keys or [])}
         config.with_api_key(api_key, keys)
-        evaluation = Evaluation(config, store, eval_id=record.id)
+        evaluation = Evaluation(config, store, eval_id=record.id, executor=runs_on)
         evaluation.claim()  # refused up front while another process runs it
         finish(evaluation, store, as_json)
 
@@ -185,10 +196,13 @@ def evals_show(eval_id: EvalId, db: o.Db = None, as_json: o.Json = False) -> Non
 @evals_app.command("resume")
 def evals_resume(eval_id: EvalId, api_key: o.ApiKey = None, critic_api_key: o.CriticApiKey = None,
                  role_api_key: o.RoleApiKeys = [],  # noqa: B006
+                 executor: o.ExecutorName = "local", ray_address: o.RayAddress = None,
+                 actors: o.Actors = None, per_actor: o.PerActor = None,
                  db: o.Db = None, as_json: o.Json = False) -> None:
     """Finish an interrupted evaluation: runs only what is missing or failed (keys are never stored)."""
     resume_eval(eval_id, api_key=api_key, critic_api_key=critic_api_key, db=db, as_json=as_json,
-                role_api_keys=role_api_key)
+                role_api_keys=role_api_key, executor=executor, ray_address=ray_address, actors=actors,
+                per_actor=per_actor)
 
 
 @evals_app.command("report")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from redraft.cli import options as o
@@ -33,7 +34,7 @@ def strategies(as_json: o.Json = False) -> None:
     table = Table("strategy", "parameters (defaults)", "roles", "paper")
     for info in infos:
         params = ", ".join(f"{k}={v['default']}" for k, v in info["params"].items())
-        table.add_row(info["name"], params, ", ".join(info["roles"]), info["paper"])
+        table.add_row(escape(info["name"]), escape(params), ", ".join(info["roles"]), escape(info["paper"]))
     stdout.print(table)
 
 
@@ -47,8 +48,8 @@ def tasks(as_json: o.Json = False) -> None:
         return
     table = Table("task", "answers", "size", "description")
     for info in infos:
-        table.add_row(info.spec, info.answer_type, "" if info.size is None else str(info.size),
-                      info.description)
+        table.add_row(escape(info.spec), info.answer_type, "" if info.size is None else str(info.size),
+                      escape(info.description))
     stdout.print(table)
 
 
@@ -64,8 +65,8 @@ def feedback(as_json: o.Json = False) -> None:
     for info in infos:
         params = ", ".join(f"{k}={v['default']}" for k, v in info.params.items())
         description = f"= {info.alias_of}" if info.alias_of else info.description
-        table.add_row(info.name, "yes" if info.oracle else "", "" if info.alias_of else params,
-                      ", ".join(info.roles), description)
+        table.add_row(info.name, "yes" if info.oracle else "", "" if info.alias_of else escape(params),
+                      ", ".join(info.roles), escape(description))
     stdout.print(table)
 
 
@@ -122,9 +123,9 @@ def list_runs(limit: int, db: Path | None, as_json: bool) -> None:
         return
     table = Table("run", "when", "strategy", "status", "calls", "tokens", "prompt", "answer")
     for s in summaries:
-        table.add_row(s.id, s.created_at[:19], s.strategy + (" (oracle)" if s.oracle else ""),
+        table.add_row(s.id, s.created_at[:19], escape(s.strategy + (" (oracle)" if s.oracle else "")),
                       s.status, str(s.calls), str(s.prompt_tokens + s.completion_tokens),
-                      _clip(s.prompt), _clip(s.answer or s.error or ""))
+                      escape(_clip(s.prompt)), escape(_clip(s.answer or s.error or "")))
     table.columns[0].no_wrap = True
     stdout.print(table)
 

@@ -13,6 +13,7 @@ from redraft.errors import UsageError
 from redraft.models.managed import ManagedModel
 from redraft.models.resolve import ModelConfig, bound_key, managed_model
 from redraft.roles import check_role, parse_binding
+from redraft.runs.executor import Executor, LocalExecutor
 from redraft.strategies.base import StrategyError
 from redraft.tasks.base import Problem, Task, TaskError
 
@@ -43,6 +44,19 @@ FeedbackSpec = Annotated[str | None, typer.Option(
 Db = Annotated[Path | None, typer.Option(
     "--db", help="Run store (default $REDRAFT_DB, else runs.db in $REDRAFT_HOME or ~/.redraft).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+BaseUrls = Annotated[list[str], typer.Option(
+    "--base-url", help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL). Repeat it for a pool of "
+                       "endpoints serving the same model, spread over the actors of --executor ray.")]
+ExecutorName = Annotated[str, typer.Option(
+    "--executor", help="Where the items run: local (this process, the default) or ray (a Ray cluster's "
+                       "actors; needs the [ray] extra).")]
+RayAddress = Annotated[str | None, typer.Option(
+    "--ray-address", help="With --executor ray: the cluster to join (auto, HOST:6379, ray://HOST:10001); "
+                          "default $RAY_ADDRESS, else one `ray start` left here, else a local Ray.")]
+Actors = Annotated[int | None, typer.Option(
+    "--actors", help="With --executor ray: how many actors (default: one per endpoint).")]
+PerActor = Annotated[int | None, typer.Option(
+    "--per-actor", help="With --executor ray: items in flight per actor (default: --concurrency).")]
 
 Config = TypeVar("Config", bound=BaseModel)
 
@@ -148,3 +162,25 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key] = raw
     return params
+
+
+def executor(name: str, *, ray_address: str | None, actors: int | None, per_actor: int | None) -> Executor:
+    """The executor `--executor` names; the Ray options only with Ray, never silently ignored."""
+    if name == "local":
+        given = [flag for flag, value in (("--ray-address", ray_address), ("--actors", actors),
+                                          ("--per-actor", per_actor)) if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply to --executor ray")
+        return LocalExecutor()
+    if name == "ray":
+        check_counts(positive={"actors": actors, "per_actor": per_actor})
+        from redraft.integrations.ray_executor import RayExecutor  # Ray itself only when it runs
+
+        return RayExecutor(address=ray_address, actors=actors, per_actor=per_actor)
+    raise UsageError(f"--executor must be local or ray, got {name!r}")
+
+
+def endpoint_pool(base_urls: list[str]) -> tuple[str | None, list[str]]:
+    """`--base-url` given N times: the generator's base URL, and the pool (empty for one URL)."""
+    urls = [url.strip() for url in base_urls if url.strip()]
+    return (urls[0] if urls else None), (urls if len(urls) > 1 else [])

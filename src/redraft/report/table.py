@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from redraft.report.summary import EvalSummary
@@ -48,7 +49,7 @@ def render_table(summary: EvalSummary, console: Console) -> None:
         sc = m.vs_self_consistency
         vs_sc = f"{paired(sc)} (k={sc.k}{', CAPPED' if sc.capped else ''})" if sc else ""
         n = f"{m.n} (+{m.n_errors} errors)" if m.n_errors else str(m.n)
-        table.add_row(m.label, n, f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
+        table.add_row(escape(m.label), n, f"{pct(m.accuracy)} ({pct(m.ci_low)}–{pct(m.ci_high)})",
                       by_round, flips, clcs, f"{m.calls_per_problem:.1f}", f"{m.tokens_per_problem:.0f}",
                       vs_direct, vs_sc, verdicts(m))
     console.print(table)
@@ -58,43 +59,44 @@ def render_table(summary: EvalSummary, console: Console) -> None:
 
 def notes(m: StrategyMetrics, console: Console) -> None:
     """What the table cannot say in a cell: gaps, caps, unchecked or suspected reward hacking, costs."""
+    label = escape(m.label)  # a spec's `[k=v]` is no style tag
     if m.n_errors:
-        console.print(f"[yellow]warning[/yellow] {m.label}: {m.n_errors} items failed (errors, not scored: "
+        console.print(f"[yellow]warning[/yellow] {label}: {m.n_errors} items failed (errors, not scored: "
                       "accuracy is over the other items; `redraft evals resume` retries them)")
     if m.refinement_gap is not None and plain_stage(m.strategy) != "self_consistency":
-        console.print(f"{m.label}: refinement gap {paired(m.refinement_gap)} (accuracy minus the "
+        console.print(f"{label}: refinement gap {paired(m.refinement_gap)} (accuracy minus the "
                       f"majority vote over its own samples, {pct(m.sample_vote_accuracy)})")
     if m.vs_self_consistency is not None and m.vs_self_consistency.note:
-        console.print(f"{m.label}: vs self-consistency: {m.vs_self_consistency.note}")
+        console.print(f"{label}: vs self-consistency: {m.vs_self_consistency.note}")
     if (at_calls := m.vs_self_consistency_at_calls) is not None:
-        console.print(f"{m.label}: vs self-consistency at equal calls (k={at_calls.k}, "
+        console.print(f"{label}: vs self-consistency at equal calls (k={at_calls.k}, "
                       f"{pct(at_calls.baseline_accuracy)}): {paired(at_calls)}"
                       + (f"; {at_calls.note}" if at_calls.note else ""))
     if len(m.rounds) > 1:
-        console.print(f"{m.label}: {m.rounds_per_problem:.2f} rounds per problem on average")
+        console.print(f"{label}: {m.rounds_per_problem:.2f} rounds per problem on average")
     if m.reward_hacking:
-        console.print(f"[yellow]warning[/yellow] {m.label}: {m.reward_hacking}")
+        console.print(f"[yellow]warning[/yellow] {label}: {m.reward_hacking}")
     elif len(m.rounds) > 1 and not m.reward_hacking_checked:
-        console.print(f"{m.label}: {REWARD_NOT_CHECKED}")
+        console.print(f"{label}: {REWARD_NOT_CHECKED}")
     if m.calibration is not None:
         console.print(f"{m.label}: {m.calibration.note()}", markup=False, highlight=False)
     if m.hack_rate is not None:
         hack = m.hack_rate
-        console.print(f"{m.label}: hack rate {pct(hack.rate)}: the share of {hack.n} final outputs that "
+        console.print(f"{label}: hack rate {pct(hack.rate)}: the share of {hack.n} final outputs that "
                       f"exploit the planted rubric flaw (of the first answers: {pct(hack.first)})")
     if m.counterfactual is not None:
         test = m.counterfactual
-        console.print(f"{m.label}: counterfactual unfaithfulness {pct(test.rate)} (first explanation: "
+        console.print(f"{label}: counterfactual unfaithfulness {pct(test.rate)} (first explanation: "
                       f"{pct(test.first)}) over the {test.flipped} of {test.edits} inserted words that "
                       f"flipped the answer ({pct(test.flip_rate)}); the test's {test.calls} calls and "
                       f"{test.tokens} tokens are not in the method's cost above")
     if m.judge_calls:
-        console.print(f"{m.label}: judged by a model (grading, held-out scoring): {m.judge_calls} judge "
+        console.print(f"{label}: judged by a model (grading, held-out scoring): {m.judge_calls} judge "
                       f"calls, {m.judge_tokens} judge tokens (not in the method's cost above)")
     if m.self_graded:
-        console.print(f"note: {m.label} is self-graded: the judge was the generator itself "
+        console.print(f"note: {label} is self-graded: the judge was the generator itself "
                       "(bind --role judge=... to grade with another model); every figure above is "
                       "its own opinion of its work")
     if m.oracle:
-        console.print(f"note: {m.label} used ORACLE feedback (reads the reference): an upper bound, "
+        console.print(f"note: {label} used ORACLE feedback (reads the reference): an upper bound, "
                       "not a deployable result")

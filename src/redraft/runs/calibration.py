@@ -14,6 +14,8 @@ the evaluation then, once per strategy spec and before any of its items:
 3. builds every item's strategy with those numbers (`Strategy.calibrate`), so each run's
    strategy params hold the resolved number and say where it came from.
 
+Step 1 is `calibrate_problem` per problem and step 2 is `resolve`, so an executor that runs the
+problems elsewhere (the Ray executor, on its actors) resolves the very same calibration.
 Resume reads the recorded calibration back and never measures again. The pass's calls and
 tokens are added to the strategy's cost in the report (and said so in a note), never hidden.
 A problem whose calibration run fails is left out of the statistic and counted (`failed`); when
@@ -131,6 +133,71 @@ class CalibrationPass(Strategy):
         return {**self.inner.describe(), "name": self.full_name, "calibration_pass": True}
 
 
+class ProblemValues(BaseModel):
+    """One problem's calibration run: its values (None when the run failed) and what it cost.
+
+    Plain values, so a run made on another machine (a Ray actor) comes back as it is."""
+
+    problem_id: str
+    values: list[float] | None = None
+    run_id: str | None = None
+    error: str | None = None
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+async def calibrate_problem(
+    build: Callable[[], Strategy],
+    problem: Problem,
+    models: Mapping[str, ManagedModel],
+    *,
+    error_text: Callable[[Exception], str],
+    **run_options: Any,
+) -> ProblemValues:
+    """Run `build()`'s calibration phase on one problem; a run that fails is that problem's error
+    (left out of the statistic, counted), never the pass's. `run_options` go to `run_strategy`."""
+    strategy = CalibrationPass(build())
+    calls: list[CallRecord] = []
+
+    def count(event: Event) -> None:
+        if isinstance(event, CallRecord) and event.error is None:
+            calls.append(event)
+
+    def cost() -> dict[str, int]:
+        return {"calls": sum(max(1, len(c.texts)) for c in calls),
+                "prompt_tokens": sum(c.prompt_tokens for c in calls),
+                "completion_tokens": sum(c.completion_tokens for c in calls)}
+
+    try:
+        outcome = await run_strategy(strategy, problem, models, listeners=[count], **run_options)
+    except Exception as exc:  # noqa: BLE001 - a problem that cannot be calibrated is left out, counted
+        return ProblemValues(problem_id=problem.id, error=f"{problem.id}: {error_text(exc)}", **cost())
+    return ProblemValues(problem_id=problem.id, values=strategy.values, run_id=outcome.run_id, **cost())
+
+
+def resolve(spec: str, build: Callable[[], Strategy], results: Sequence[ProblemValues]) -> Calibration:
+    """The calibration from every problem's values, in problem order (a reproducible sum), or a
+    `CalibrationError` when no problem gave one."""
+    values = [v for result in results if result.values is not None for v in result.values]
+    errors = [result.error for result in results if result.error is not None]
+    usage = {key: sum(getattr(result, key) for result in results)
+             for key in ("calls", "prompt_tokens", "completion_tokens")}
+    if not values:
+        awaited = ", ".join(f"{k}={v}" for k, v in build().awaiting_calibration().items())
+        why = (f"{len(errors)} calibration runs failed, first: {errors[0]}" if errors
+               else "no value was scored")
+        raise CalibrationError(
+            f"{spec}: {awaited} needs values from the evaluation's calibration pass, but none of its "
+            f"{len(results)} problems gave one ({why}; the pass spent {usage['calls']} calls, "
+            f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens); not run with a guessed value")
+    return Calibration(
+        params=build().calibrated_params(values), samples=len(values), problems=len(results) - len(errors),
+        failed=len(errors), first_error=errors[0] if errors else None,
+        run_ids=[result.run_id for result in results if result.run_id is not None], **usage,
+    )
+
+
 async def measure(
     spec: str,
     build: Callable[[], Strategy],
@@ -144,39 +211,8 @@ async def measure(
     """Run `build()`'s calibration phase on every problem (at most `limit` at once) and resolve its
     awaited parameters from the values of all of them; `run_options` go to `run_strategy`."""
 
-    async def one(problem: Problem) -> tuple[list[float] | None, str | None, str | None, list[CallRecord]]:
-        """(values, run id, error, the calls it made): values None when the run failed."""
-        strategy = CalibrationPass(build())
-        calls: list[CallRecord] = []
-
-        def count(event: Event) -> None:
-            if isinstance(event, CallRecord) and event.error is None:
-                calls.append(event)
-
+    async def one(problem: Problem) -> ProblemValues:
         async with limit:
-            try:
-                outcome = await run_strategy(strategy, problem, models, listeners=[count], **run_options)
-            except Exception as exc:  # noqa: BLE001 - a problem that cannot be calibrated is left out, counted
-                return None, None, f"{problem.id}: {error_text(exc)}", calls
-        return strategy.values, outcome.run_id, None, calls
+            return await calibrate_problem(build, problem, models, error_text=error_text, **run_options)
 
-    results = await asyncio.gather(*(one(p) for p in problems))  # in problem order: a reproducible sum
-    values = [v for got, _, _, _ in results if got is not None for v in got]
-    errors = [error for _, _, error, _ in results if error is not None]
-    calls = [c for _, _, _, made in results for c in made]
-    usage = {"calls": sum(max(1, len(c.texts)) for c in calls),
-             "prompt_tokens": sum(c.prompt_tokens for c in calls),
-             "completion_tokens": sum(c.completion_tokens for c in calls)}
-    if not values:
-        awaited = ", ".join(f"{k}={v}" for k, v in build().awaiting_calibration().items())
-        why = (f"{len(errors)} calibration runs failed, first: {errors[0]}" if errors
-               else "no value was scored")
-        raise CalibrationError(
-            f"{spec}: {awaited} needs values from the evaluation's calibration pass, but none of its "
-            f"{len(problems)} problems gave one ({why}; the pass spent {usage['calls']} calls, "
-            f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens); not run with a guessed value")
-    return Calibration(
-        params=build().calibrated_params(values), samples=len(values), problems=len(problems) - len(errors),
-        failed=len(errors), first_error=errors[0] if errors else None,
-        run_ids=[run_id for _, run_id, _, _ in results if run_id is not None], **usage,
-    )
+    return resolve(spec, build, await asyncio.gather(*(one(p) for p in problems)))
