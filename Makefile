@@ -17,6 +17,8 @@ CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGG
 export CMAKE_ARGS
 
 INSTALLED := $(VENV)/.installed
+# The integrations' own libraries (Ray: ~600 MB), for their tests only: `make run` does not need them.
+INTEGRATIONS := $(VENV)/.integrations
 
 .PHONY: install run test lint clean chromium
 
@@ -40,8 +42,12 @@ $(INSTALLED): pyproject.toml
 run: $(INSTALLED)
 	$(VENV)/bin/redraft run "$(PROMPT)"
 
-test: $(INSTALLED) chromium
+test: $(INSTALLED) $(INTEGRATIONS) chromium
 	$(VENV)/bin/python -m pytest -q
+
+$(INTEGRATIONS): $(INSTALLED)
+	$(VENV)/bin/python -m pip install --quiet -e '.[ray]'
+	touch $@
 
 # The HTML report test renders the page in headless Chromium (Debian's package). Without root
 # or apt, that one test is skipped and says so.
