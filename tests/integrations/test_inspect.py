@@ -33,7 +33,7 @@ import redraft.integrations.inspect_registry  # noqa: E402, F401  (registers wit
 from redraft.api import aevaluate  # noqa: E402
 from redraft.cli.app import app  # noqa: E402
 from redraft.errors import UsageError  # noqa: E402
-from redraft.integrations.inspect_log import export_inspect  # noqa: E402
+from redraft.integrations.inspect_log import export_inspect, solver_of  # noqa: E402
 from redraft.integrations.inspect_model import completion_of, generate_config  # noqa: E402
 from redraft.integrations.inspect_provider import split_model_name  # noqa: E402
 from redraft.integrations.inspect_solvers import run_solver, strategy_solver  # noqa: E402
@@ -150,9 +150,11 @@ def test_a_solver_runs_the_strategy_with_the_model_roles_and_records_it(server, 
 
 
 def test_the_generic_solver_takes_a_spec_and_redrafts_budget(server, tmp_path) -> None:
-    args = {"spec": "self_refine[max_rounds=3]", "budget_calls": 2}
+    # `-S spec=self_refine[max_rounds=3,final=last]` as Inspect's command line delivers it: split at commas.
+    args = {"spec": ["self_refine[max_rounds=3", "final=last]"], "budget_calls": 2}
     log = run_eval(tmp_path, model=GEN, solver=SolverSpec("redraft/strategy", args, args))
     wrong_first = sample(log, "p1")
+    assert wrong_first.metadata["redraft"]["params"]["max_rounds"] == 3
     assert calls(wrong_first) == [("generator", GEN), ("critic", CRITIC)]  # the refine was not affordable
     assert wrong_first.metadata["redraft"]["stop_reason"] == "budget"
     assert wrong_first.output.completion == "The answer is 5."
@@ -239,6 +241,7 @@ def test_inspect_eval_on_the_command_line_finds_the_solver_through_the_entry_poi
         ("self_refine:openai/gpt-4o", ("self_refine", "openai/gpt-4o")),
         ("self_refine[max_rounds=2]:ollama/llama3:8b", ("self_refine[max_rounds=2]", "ollama/llama3:8b")),
         ("self_refine@tests:pass_fail:openai/x", ("self_refine@tests:pass_fail", "openai/x")),
+        ("best_of_n[n=2;temperature=0.5]:openai/x", ("best_of_n[n=2,temperature=0.5]", "openai/x")),
         (
             "best_of_n[n=2]>self_refine:openai-api/fake/gen",
             ("best_of_n[n=2]>self_refine", "openai-api/fake/gen"),
@@ -277,12 +280,11 @@ def test_the_provider_answers_generate_with_a_strategy(server, tmp_path) -> None
 
 
 def test_the_providers_model_args_are_redrafts_budget_and_answer(server, tmp_path) -> None:
-    log = run_eval(
-        tmp_path, model=f"redraft/self_refine:{GEN}", model_args={"budget_calls": 2, "answer": "number"}
-    )
-    answer = answer_event(sample(log, "p1"), f"redraft/self_refine:{GEN}")
-    assert answer.output.metadata["redraft"]["stop_reason"] == "budget"
-    assert answer.output.metadata["redraft"]["answer"] == "5"
+    outer = f"redraft/self_refine[max_rounds=3;on_unknown=stop]:{GEN}"  # `;`: Inspect splits on commas
+    log = run_eval(tmp_path, model=outer, model_args={"budget_calls": 2, "answer": "number"})
+    run = answer_event(sample(log, "p1"), outer).output.metadata["redraft"]
+    assert run["params"]["max_rounds"] == 3 and run["params"]["on_unknown"] == "stop"
+    assert run["stop_reason"] == "budget" and run["answer"] == "5" and run["calls"] == 2
 
 
 # The adapter ------------------------------------------------------------------------------------
@@ -457,3 +459,16 @@ def test_an_item_that_failed_is_a_sample_error_and_no_score(tmp_path) -> None:
     assert log.results is not None
     assert (log.results.total_samples, log.results.completed_samples) == (2, 1)
     assert log.results.scores[0].metrics["accuracy"].value == 1.0 and log.results.metadata["errors"] == 1
+
+
+def test_an_exported_log_names_the_solver_that_would_run_the_strategy() -> None:
+    shared = {"max_rounds": 2}  # `redraft eval -p max_rounds=2`: only strategies that have it took it
+    assert solver_of("direct", shared) == ("redraft/direct", {})
+    assert solver_of("self_refine[final=best_score]", shared) == (
+        "redraft/self_refine",
+        {"max_rounds": 2, "final": "best_score"},
+    )
+    assert solver_of("best_of_n[n=2]>self_refine@critic", shared) == (
+        "redraft/strategy",
+        {"spec": "best_of_n[n=2]>self_refine@critic", "max_rounds": 2},
+    )

@@ -5,7 +5,9 @@
 
 Inspect hands the provider everything after `redraft/`; SPEC is a strategy spec as `redraft eval`
 takes it (compositions and `@FEEDBACK` too) and MODEL, after the first `:` that is followed by
-`PROVIDER/`, is the Inspect model that generates (so `ollama/llama3:8b` keeps its colon). Each
+`PROVIDER/`, is the Inspect model that generates (so `ollama/llama3:8b` keeps its colon). Inspect
+splits a model list on commas before a provider sees it, so parameters are separated by `;` here
+(`best_of_n[n=2;temperature=0.5]`), read as the spec's commas. Each
 `generate` runs the strategy on the conversation's last user turn, every call through Inspect (a
 model event each, under its role: see `inspect_run`), and answers with the strategy's final text.
 Any task, solver chain or agent can use a strategy this way without knowing of redraft.
@@ -52,13 +54,14 @@ USAGE = "redraft/SPEC:MODEL, e.g. redraft/self_refine[max_rounds=2]:openai/gpt-4
 
 
 def split_model_name(name: str) -> tuple[str, str]:
-    """`SPEC:MODEL` -> (SPEC, MODEL), at the first top-level `:` followed by `PROVIDER/`."""
+    """`SPEC:MODEL` -> (SPEC, MODEL), at the first top-level `:` followed by `PROVIDER/`; the spec's `;`
+    are its parameters' commas (a comma would have split the model name in Inspect)."""
     parts = split_top(name, ":")
     for index in range(1, len(parts)):
         spec, model = ":".join(parts[:index]), ":".join(parts[index:])
         provider, slash, rest = model.partition("/")
         if spec.strip() and slash and rest and provider.replace("_", "").replace("-", "").isalnum():
-            return spec.strip(), model.strip()
+            return spec.strip().replace(";", ","), model.strip()
     raise UsageError(
         f"model {'redraft/' + name!r}: use {USAGE} (the Inspect model that generates after the colon)"
     )

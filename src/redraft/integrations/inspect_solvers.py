@@ -13,7 +13,8 @@ before any sample runs) plus four of redraft's own:
   still applies on top and ends the sample, where redraft's budget stops the strategy and keeps
   its best answer so far).
 
-`redraft/strategy -S spec='best_of_n[n=2]>self_refine@critic'` takes any spec, compositions too.
+`redraft/strategy -S spec='best_of_n[n=2]>self_refine@critic'` takes any spec, compositions too
+(Inspect splits `-S` values on commas; the pieces of `spec` and `feedback` are joined back).
 
 The solver replaces `generate()`: it runs the strategy on the sample's last user turn (see
 `inspect_run`), the task's model as the generator and `--model-role` for the other roles, appends
@@ -32,6 +33,7 @@ from typing import Any
 from inspect_ai.model import ChatMessageAssistant, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from redraft.errors import UsageError
 from redraft.integrations.inspect_model import redraft_messages, usage_of
 from redraft.integrations.inspect_run import (
     budget_of,
@@ -49,15 +51,15 @@ RUN_ARGS = ("feedback", "answer", "budget_calls", "budget_tokens")
 
 
 def run_solver(
-    spec: str,
-    feedback: str | None = None,
+    spec: str | list[str],
+    feedback: str | list[str] | None = None,
     answer: str = "text",
     budget_calls: int | None = None,
     budget_tokens: int | None = None,
     **params: Any,
 ) -> Solver:
     """The solve step every redraft solver is: `spec` run on each sample, `params` to its outer stage."""
-    build = _builder(spec, feedback, params)
+    build = _builder(cli_spec(spec), None if feedback is None else cli_spec(feedback), params)
     build()  # a bad spec or parameter fails here, when the solver is made, not in every sample
     extract = extractor(answer)
     budget = budget_of(budget_calls, budget_tokens)
@@ -96,6 +98,16 @@ def strategy(
     """Run the redraft strategy `spec` (any spec: `best_of_n[n=2]>self_refine@critic`) on each sample;
     `params` go to its outer stage."""
     return run_solver(spec, feedback, answer, budget_calls, budget_tokens, **params)
+
+
+def cli_spec(value: str | list[str]) -> str:
+    """A spec as `-S` delivers it: Inspect's command line splits a value on every comma, quoted or not
+    (`-S spec=best_of_n[n=2,temperature=0.5]` arrives as two strings), so the pieces are joined
+    back; `;` may stand for those commas too, as in the model provider's name."""
+    text = ",".join(value) if isinstance(value, list) else value
+    if not isinstance(text, str):
+        raise UsageError(f"a spec must be text, got {value!r}")
+    return text.replace(";", ",")
 
 
 def _builder(spec: str, feedback: str | None, params: dict[str, Any]) -> Callable[[], Strategy]:
