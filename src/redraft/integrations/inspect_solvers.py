@@ -88,8 +88,8 @@ def run_solver(
 
 @solver(name="strategy")
 def strategy(
-    spec: str,
-    feedback: str | None = None,
+    spec: str | list[str],
+    feedback: str | list[str] | None = None,
     answer: str = "text",
     budget_calls: int | None = None,
     budget_tokens: int | None = None,
