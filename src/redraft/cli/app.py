@@ -30,7 +30,8 @@ app = typer.Typer(
     add_completion=False,
 )
 runs_app = typer.Typer(help="Recorded runs: list them, show one.", pretty_exceptions_enable=False)
-evals_app = typer.Typer(help="Evaluations: list, show, resume, report.", pretty_exceptions_enable=False)
+evals_app = typer.Typer(help="Evaluations: list, show, resume, report, export.",
+                        pretty_exceptions_enable=False)
 app.add_typer(runs_app, name="runs")
 app.add_typer(evals_app, name="evals")
 

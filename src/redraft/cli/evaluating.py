@@ -1,4 +1,4 @@
-"""`redraft eval` (strategies over a task) and `redraft evals list|show|resume|report`."""
+"""`redraft eval` (strategies over a task) and `redraft evals list|show|resume|report|export`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from redraft.cli import options as o
 from redraft.cli.app import app, evals_app, renamed, stderr, stdout, user_errors
 from redraft.cli.signals import Interrupted, run_interruptible
 from redraft.errors import UsageError
+from redraft.extras import needs_extra
 from redraft.report.summary import summarize
 from redraft.report.table import render_table
 from redraft.runs.eval_store import EvalStore, ItemResult
@@ -209,6 +210,26 @@ def evals_resume(eval_id: EvalId, api_key: o.ApiKey = None, critic_api_key: o.Cr
 def evals_report(eval_id: EvalId, html: Html = None, db: o.Db = None, as_json: o.Json = False) -> None:
     """Show an evaluation's comparison table; optionally write the HTML report."""
     report_eval(eval_id, html, db, as_json)
+
+
+@evals_app.command("export")
+def evals_export(
+    eval_id: EvalId,
+    inspect_dir: Annotated[Path | None, typer.Option(
+        "--inspect", help="Write Inspect logs here (one .eval per strategy) for `inspect view` "
+                          "(the [inspect] extra).")] = None,
+    db: o.Db = None,
+) -> None:
+    """Export an evaluation for another tool: Inspect logs with `--inspect DIR`."""
+    with user_errors():
+        if inspect_dir is None:
+            raise UsageError("give --inspect DIR (for training data from runs, see `redraft export`)")
+        with needs_extra("redraft evals export --inspect", "inspect", "inspect_ai"):
+            from redraft.integrations.inspect_log import export_inspect
+        paths = export_inspect(RunStore(db), eval_id, inspect_dir)
+    for path in paths:
+        stdout.print(str(path), markup=False, highlight=False, soft_wrap=True)
+    stderr.print(f"view: inspect view --log-dir {inspect_dir}", markup=False, highlight=False)
 
 
 @app.command(hidden=True)

@@ -74,8 +74,10 @@ class ReasoningGymTask(Task):
     def __init__(self, dataset: str, **config: Any) -> None:
         rg = _gym()
         if dataset not in rg.factory.DATASETS:
-            raise TaskError(f"reasoning-gym has no dataset {dataset!r}; e.g. "
-                            + ", ".join(n for names in CURATED.values() for n in names))
+            raise TaskError(
+                f"reasoning-gym has no dataset {dataset!r}; e.g. "
+                + ", ".join(n for names in CURATED.values() for n in names)
+            )
         self.dataset = dataset
         self.seed_given = "seed" in config
         self.config = {"seed": 0, **config}
@@ -106,13 +108,18 @@ class ReasoningGymTask(Task):
         problems = []
         for index in range(count):
             entry = self._generated[index]
-            problems.append(Problem(
-                id=f"rg:{self.dataset}/{self.config['seed']}/{index}",
-                prompt=PROMPT.format(question=entry["question"].strip()),
-                reference=None if entry["answer"] is None else str(entry["answer"]),
-                metadata={"dataset": self.dataset, "index": index,
-                          "config": json.dumps(self.config, sort_keys=True, default=str)},
-            ))
+            problems.append(
+                Problem(
+                    id=f"rg:{self.dataset}/{self.config['seed']}/{index}",
+                    prompt=PROMPT.format(question=entry["question"].strip()),
+                    reference=None if entry["answer"] is None else str(entry["answer"]),
+                    metadata={
+                        "dataset": self.dataset,
+                        "index": index,
+                        "config": json.dumps(self.config, sort_keys=True, default=str),
+                    },
+                )
+            )
         return problems
 
     def extract(self, text: str) -> str | None:
@@ -125,16 +132,27 @@ class ReasoningGymTask(Task):
     async def score(self, problem: Problem, text: str) -> Score:
         extracted = self.extract(text)
         if extracted is None:
-            return Score(correct=False, reference=problem.reference,
-                         explanation="no <answer> tag or 'The answer is' line in the output")
+            return Score(
+                correct=False,
+                reference=problem.reference,
+                explanation="no <answer> tag or 'The answer is' line in the output",
+            )
         dataset, entry = self._entry(problem)
         try:
             value = float(dataset.score_answer(extracted, entry))
         except Exception as exc:  # noqa: BLE001  (a scorer that raises on junk: that answer is wrong)
-            return Score(correct=False, extracted=extracted, reference=problem.reference,
-                         explanation=f"the scorer raised {type(exc).__name__}: {exc}")
-        return Score(correct=value == 1.0, extracted=extracted, reference=problem.reference,
-                     explanation=f"reasoning-gym score {value:g} (correct only at 1.0)")
+            return Score(
+                correct=False,
+                extracted=extracted,
+                reference=problem.reference,
+                explanation=f"the scorer raised {type(exc).__name__}: {exc}",
+            )
+        return Score(
+            correct=value == 1.0,
+            extracted=extracted,
+            reference=problem.reference,
+            explanation=f"reasoning-gym score {value:g} (correct only at 1.0)",
+        )
 
     def _entry(self, problem: Problem) -> tuple[Any, dict[str, Any]]:
         """The dataset and item `problem` was generated as, from its own metadata."""
@@ -144,6 +162,9 @@ class ReasoningGymTask(Task):
             name = problem.metadata["dataset"]
         except (KeyError, TypeError, ValueError) as exc:
             raise TaskError(f"problem {problem.id} carries no reasoning-gym item ({exc})") from exc
-        dataset = self._generated if (name, config) == (self.dataset, self.config) else (
-            ReasoningGymTask(name, **config)._generated)
+        dataset = (
+            self._generated
+            if (name, config) == (self.dataset, self.config)
+            else (ReasoningGymTask(name, **config)._generated)
+        )
         return dataset, dataset[index]

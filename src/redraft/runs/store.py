@@ -231,6 +231,11 @@ class RunStore:
             " union all select seq from candidates where run_id=?)", (run_id, run_id)).fetchone()
         return int(row[0] or 0)
 
+    def call_times(self, run_id: str) -> dict[int, str]:
+        """When each of a run's calls was recorded (when it ended), by seq: for exports that need times."""
+        rows = self.db.execute("select seq, created_at from calls where run_id=?", (run_id,))
+        return {int(r["seq"]): r["created_at"] for r in rows}
+
     def fail_run(self, run_id: str, error: str) -> None:
         with self._writing():
             self.db.execute("update runs set status='error', error=? where id=?", (redact(error), run_id))
