@@ -172,15 +172,13 @@ def test_a_solver_checks_its_arguments_when_it_is_made() -> None:
     # The signature Inspect checks `-S` against and records: the paper defaults, then redraft's own.
     signature = inspect.signature(strategy_solver("self_refine", SelfRefine))
     assert list(signature.parameters) == [
-        "max_rounds",
-        "max_history_tokens",
-        "on_unknown",
-        "final",
+        *SelfRefine.Params.model_fields,
         "feedback",
         "answer",
         "budget_calls",
         "budget_tokens",
     ]
+    assert list(SelfRefine.Params.model_fields)[:4] == ["max_rounds", "max_history_tokens", "on_unknown", "final"]
     assert (
         signature.parameters["max_rounds"].default == 4 and signature.parameters["answer"].default == "text"
     )
