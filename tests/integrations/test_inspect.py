@@ -178,7 +178,7 @@ def test_a_solver_checks_its_arguments_when_it_is_made() -> None:
         "budget_calls",
         "budget_tokens",
     ]
-    assert list(SelfRefine.Params.model_fields)[:4] == ["max_rounds", "max_history_tokens", "on_unknown", "final"]
+    assert list(SelfRefine.Params.model_fields)[:3] == ["max_rounds", "max_history_tokens", "on_unknown"]
     assert (
         signature.parameters["max_rounds"].default == 4 and signature.parameters["answer"].default == "text"
     )
