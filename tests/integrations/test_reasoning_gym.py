@@ -27,7 +27,11 @@ def test_a_spec_builds_the_dataset_with_its_own_config_and_a_fixed_seed() -> Non
     expected = reasoning_gym.create_dataset("chain_sum", min_terms=2, max_terms=4, seed=0)
     assert [p.reference for p in problems] == [expected[i]["answer"] for i in range(5)]
     assert expected[0]["question"] in problems[0].prompt and "<answer>" in problems[0].prompt
-    assert [p.id for p in problems[:2]] == ["rg:chain_sum/0/0", "rg:chain_sum/0/1"]
+    prefix = problems[0].id.rsplit("/", 2)[0]
+    assert [p.id for p in problems[:2]] == [f"{prefix}/0/0", f"{prefix}/0/1"]
+    # Another config draws other problems at the same seed and index: its ids differ too.
+    assert prefix.startswith("rg:chain_sum~") and get_task("rg:chain_sum").load(1)[0].id == "rg:chain_sum/0/0"
+    assert get_task("rg:chain_sum[min_terms=3]").load(1)[0].id != problems[0].id
     assert task.size() == 500  # reasoning-gym's default size; --limit takes the first N
     # The same spec loads the same problems every time (reasoning-gym's own default seed is None).
     assert [p.prompt for p in get_task("rg:chain_sum[min_terms=2,max_terms=4]").load(5)] == [

@@ -26,6 +26,7 @@ import here; reasoning-gym itself is imported only when a task is built.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, ClassVar
@@ -95,6 +96,16 @@ class ReasoningGymTask(Task):
             raise TaskError("task 'rg' needs a dataset name: rg:NAME[key=value,...], e.g. rg:chain_sum")
         return cls(arg, **params)
 
+    @property
+    def id_prefix(self) -> str:
+        """`rg:NAME`, and a digest of the config when it is not the dataset's default: two configs
+        draw different problems at the same seed and index, and must not share their ids."""
+        rest = {k: v for k, v in self.config.items() if k != "seed"}
+        if not rest:
+            return f"rg:{self.dataset}"
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"rg:{self.dataset}~{digest}"
+
     def with_seed(self, seed: int | None) -> Task:
         if seed is None or self.seed_given:
             return self
@@ -110,7 +121,7 @@ class ReasoningGymTask(Task):
             entry = self._generated[index]
             problems.append(
                 Problem(
-                    id=f"rg:{self.dataset}/{self.config['seed']}/{index}",
+                    id=f"{self.id_prefix}/{self.config['seed']}/{index}",
                     prompt=PROMPT.format(question=entry["question"].strip()),
                     reference=None if entry["answer"] is None else str(entry["answer"]),
                     metadata={

@@ -10,6 +10,7 @@ and a paired bootstrap interval. docs/numbers.md states every definition.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -331,7 +332,7 @@ def compare_at_equal_budget(
 
     Self-consistency with K samples also tells what k < K samples would have
     scored (re-voted over each problem's first k; on code, the first of them passing the visible
-    tests, graded by the hidden ones: `resampled_correct`), at about k/K of its tokens; a
+    tests, graded by the hidden ones: `resampled_correct`), at what k samples cost (`ResamplingCost`); a
     strategy is compared with the largest k that costs no more than it did. When
     even K samples cost less than the strategy, the comparison is `capped` and says so.
     Error items are in no comparison (see `scored`). A strategy that draws samples of its own is
@@ -344,11 +345,11 @@ def compare_at_equal_budget(
     sc_name = next((name for name in metrics if plain_stage(name) == "self_consistency"), None)
     sc_items = items.get(sc_name or "", [])
     sc_k = min((len(i.samples) for i in sc_items), default=0)
-    per_sample = metrics[sc_name].tokens_per_problem / sc_k if sc_k and sc_name else 0.0
+    cost = ResamplingCost(sc_items)
     if sc_k and sc_name:
         metrics[sc_name].resampling_rule = resampling_rule(sc_items)
         metrics[sc_name].resampling_curve = [
-            {"k": k, "tokens_per_problem": k * per_sample, "accuracy": vote_prefix_accuracy(sc_items, k)}
+            {"k": k, "tokens_per_problem": cost(k), "accuracy": vote_prefix_accuracy(sc_items, k)}
             for k in range(1, sc_k + 1)]
     for name, m in metrics.items():
         mine = by_problem(items.get(name, []), lambda i: i.correct)
@@ -356,32 +357,65 @@ def compare_at_equal_budget(
             m.vs_direct = paired_comparison(mine, by_problem(items[direct_name], lambda i: i.correct),
                                             token_ratio=m.tokens_per_problem / direct.tokens_per_problem)
         if sc_k and name != sc_name:
-            m.vs_self_consistency = _vs_resampling(m, mine, sc_items, sc_k, per_sample)
+            m.vs_self_consistency = _vs_resampling(m, mine, sc_items, sc_k, cost)
         if sc_k and name != sc_name and m.sample_vote_accuracy is not None:
-            m.vs_self_consistency_at_calls = _vs_resampling_at_calls(m, mine, sc_items, sc_k, per_sample)
+            m.vs_self_consistency_at_calls = _vs_resampling_at_calls(m, mine, sc_items, sc_k, cost)
+
+
+class ResamplingCost:
+    """What k of self-consistency's samples would have cost per problem, from what its K did.
+
+    Not k/K of the whole: samples asked for with `n` in one request pay the prompt once, so k of
+    them cost the prompt plus k completions, while samples sent as separate calls (an endpoint that
+    ignores `n`) pay it per call. Per problem, with c calls, P prompt and C completion tokens for
+    its K samples: k samples take ceil(k·c/K) calls, so cost(k) = ceil(k·c/K)·P/c + k·C/K, the mean
+    over problems (cost(K) = P + C, what was spent). c counts requests, as the trace records them
+    (`calls_by_role`, grading apart): the budget counts each of n samples as a call.
+    """
+
+    def __init__(self, items: Sequence[ItemResult]) -> None:
+        self.items = [i for i in items if i.samples and requests(i)]
+
+    def __call__(self, k: int) -> float:
+        if not self.items:
+            return 0.0
+        total = 0.0
+        for item in self.items:
+            samples, calls = len(item.samples), requests(item)
+            total += (math.ceil(k * calls / samples) * item.prompt_tokens / calls
+                      + k * item.completion_tokens / samples)
+        return total / len(self.items)
+
+
+def requests(item: ItemResult) -> int:
+    """The requests an item's run sent (grading calls apart), else its budgeted calls."""
+    traced = sum(count for role, count in item.calls_by_role.items() if role != "judge")
+    return traced or item.calls
 
 
 def _vs_resampling(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[ItemResult], sc_k: int,
-                   per_sample: float) -> Comparison:
-    affordable = int(m.tokens_per_problem // per_sample) if per_sample else sc_k
-    k = max(1, min(sc_k, affordable))
-    capped = affordable > sc_k
+                   cost: ResamplingCost) -> Comparison:
+    budget = m.tokens_per_problem
+    affordable = [k for k in range(1, sc_k + 1) if cost(k) <= budget]
+    k = max(affordable, default=1)
+    one_more = cost(sc_k) - cost(sc_k - 1) if sc_k > 1 else cost(1)
+    capped = budget >= cost(sc_k) + one_more  # a (K+1)-th sample would still have fit
     note = ""
     if capped:
-        note = (f"capped: self_consistency's {sc_k} samples cost {sc_k * per_sample:.0f} tokens, less than "
-                f"this strategy's {m.tokens_per_problem:.0f}")
-    elif k * per_sample > m.tokens_per_problem * 1.05:
+        note = (f"capped: self_consistency's {sc_k} samples cost {cost(sc_k):.0f} tokens, less than "
+                f"this strategy's {budget:.0f}")
+    elif cost(k) > budget * 1.05:
         note = "self_consistency's smallest setting costs more than this strategy"
     return paired_comparison(mine, by_problem(sc_items, lambda i: resampled_correct(i, k)), k=k,
-                             tokens_per_problem=k * per_sample, capped=capped, note=note)
+                             tokens_per_problem=cost(k), capped=capped, note=note)
 
 
 def _vs_resampling_at_calls(m: StrategyMetrics, mine: dict[str, bool], sc_items: list[ItemResult],
-                            sc_k: int, per_sample: float) -> Comparison:
+                            sc_k: int, cost: ResamplingCost) -> Comparison:
     """Self-consistency re-voted at k = this strategy's calls per problem (rounded), at most K."""
     wanted = max(1, round(m.calls_per_problem))
     k = min(sc_k, wanted)
     note = (f"capped: self_consistency has {sc_k} samples, this strategy made {m.calls_per_problem:.1f} "
             "calls per problem") if wanted > sc_k else ""
     return paired_comparison(mine, by_problem(sc_items, lambda i: resampled_correct(i, k)), k=k,
-                             tokens_per_problem=k * per_sample, capped=wanted > sc_k, note=note)
+                             tokens_per_problem=cost(k), capped=wanted > sc_k, note=note)

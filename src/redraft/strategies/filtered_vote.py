@@ -7,8 +7,9 @@
     final = a y_i whose extracted answer wins the majority vote over the survivors
             (over all k when none survives)
 
-2k calls: k samples, k critiques. A critique whose verdict cannot be parsed did not judge
-its sample wrong, so the sample stays in the vote (its verdict is recorded as unknown).
+2k calls: k samples, k critiques. A critique that judges a step incorrect drops its sample, verdict
+line or not; one whose verdict cannot be parsed and that names no wrong step did not judge its
+sample wrong, so the sample stays in the vote (its verdict is recorded as unknown).
 The critic is the feedback source (by default a step-by-step `critic`; `@oracle` makes the
 filter an oracle, labelled as such).
 
@@ -22,6 +23,8 @@ also compares it, paired, with self-consistency re-voted at its own calls per pr
 """
 
 from __future__ import annotations
+
+import re
 
 from pydantic import BaseModel, Field
 
@@ -46,8 +49,16 @@ Solution:
 {candidate}"""
 
 
+#: A step the critic judged wrong ("Step 3 is incorrect: ..."), whatever its verdict line says.
+WRONG_STEP = re.compile(r"\bstep\s*\d+\s*(?:is|was)\s*(?:incorrect|wrong|not correct)\b", re.IGNORECASE)
+
+
 def survives(candidate: Candidate) -> bool:
-    """Not judged wrong: an OK verdict, an unparsed one, or (the budget cut the critique) none."""
+    """Not judged wrong: no step judged incorrect (the papers drop a sample with a wrong step, even
+    when its critique was cut off before the verdict line) and a verdict that is not "revise"
+    (OK, unparsed, or none when the budget cut the critique)."""
+    if candidate.feedback and WRONG_STEP.search(candidate.feedback):
+        return False
     return candidate.verdict is not Verdict.REVISE
 
 

@@ -180,6 +180,15 @@ class Evaluated:
     summary: EvalSummary
     items: dict[str, list[ItemResult]]
     cache: CacheUse = field(default_factory=lambda: CacheUse(enabled=False))
+    #: Per strategy, the problems whose items failed for good: in no claim, and said so in a note.
+    failed: dict[str, list[str]] = field(default_factory=dict)
+
+    def failure_notes(self) -> list[str]:
+        """One note per strategy that lost problems to errors: a paired claim is measured on the
+        problems every side it compares finished, and the reader is told how many were left out."""
+        return [f"eval {self.eval_id}: {len(ids)} problems left out of every claim on {spec}: its items "
+                f"failed (errors, not scored; `redraft evals resume {self.eval_id}` retries them), e.g. "
+                f"{', '.join(ids[:3])}" for spec, ids in self.failed.items() if ids]
 
     def metrics(self, spec: str) -> StrategyMetrics:
         return next(m for m in self.summary.strategies if m.strategy == spec)
@@ -245,6 +254,13 @@ class StudyContext:
                                       held_out=held_out), self.store,
                           models=models, on_item=self.on_item)
 
+    def intrinsic_note(self) -> list[str]:
+        """What a study of *intrinsic* self-correction says when a critic was bound: it was not used."""
+        if not self.bound("critic"):
+            return []
+        return [f"the bound critic ({self.describe('critic')}) was not used: this study measures intrinsic "
+                "self-correction, the model reviewing its own answers (strong_verifier compares critics)"]
+
     def bound(self, role: str) -> bool:
         """Whether `role` has a model of its own, other than the generator's (the same model and
         endpoint bound again, or the same model object, is not one)."""
@@ -290,8 +306,9 @@ class StudyContext:
         await evaluation.run()
         summary, items = summarize(self.store, evaluation.eval_id)
         by_strategy = {spec: scored(group) for spec, group in items.items()}
+        failed = {spec: [i.problem_id for i in group if i.status == "error"] for spec, group in items.items()}
         done = Evaluated(eval_id=evaluation.eval_id, summary=summary, items=by_strategy,
-                         cache=self.cache_use([i for group in items.values() for i in group]))
+                         cache=self.cache_use([i for group in items.values() for i in group]), failed=failed)
         self.evaluated.append(done)
         return done
 
@@ -357,6 +374,7 @@ class Study(ABC):
 
     def result(self, context: StudyContext, findings: list[Finding], notes: list[str] | None = None
                ) -> StudyResult:
+        failures = [note for done in context.evaluated for note in done.failure_notes()]
         return StudyResult(study=self.name, paper=self.paper, task=context.task, eval_ids=context.eval_ids,
                            claims=list(self.claims), findings=findings, cache=context.total_cache(),
-                           notes=notes or [])
+                           notes=[*(notes or []), *failures])

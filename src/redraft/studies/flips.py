@@ -44,11 +44,12 @@ class Flips(Study):
     )
 
     async def run(self, context: StudyContext) -> StudyResult:
-        done = await context.evaluate(list(self.strategies))
+        # Self-reflection: the model is its own critic, whatever `--role critic` binds.
+        done = await context.evaluate(list(self.strategies), without=("critic",))
         findings: list[Finding] = []
         for spec in self.strategies:
             findings.extend(self.flips(spec, done.items[spec]))
-        return self.result(context, findings)
+        return self.result(context, findings, context.intrinsic_note())
 
     def flips(self, spec: str, items: list[ItemResult]) -> list[Finding]:
         claim = self.claims[0]

@@ -64,7 +64,8 @@ class Huang2023(Study):
     )
 
     async def run(self, context: StudyContext) -> StudyResult:
-        done = await context.evaluate(list(self.strategies))
+        # Intrinsic: the model is its own critic, whatever `--role critic` binds.
+        done = await context.evaluate(list(self.strategies), without=("critic",))
         direct, intrinsic, oracle = (done.correct(s) for s in self.strategies)
         findings = [
             self.compare("intrinsic_le_direct", "intrinsic vs direct", intrinsic, direct, done, INTRINSIC),
@@ -73,7 +74,7 @@ class Huang2023(Study):
         ]
         notes = [f"oracle-conditioned: {ORACLE} stops at the first answer the reference marks right; "
                  "its accuracy is an upper bound that needs the labels"]
-        return self.result(context, findings, notes)
+        return self.result(context, findings, notes + context.intrinsic_note())
 
     def compare(self, claim_id: str, subject: str, mine: dict[str, bool], baseline: dict[str, bool],
                 done: Evaluated, spec: str) -> Finding:
