@@ -88,3 +88,4 @@ def test_store_is_usable_from_concurrent_coroutines(tmp_path) -> None:
     ids = asyncio.run(many())
     assert len(set(ids)) == 10
     assert all(store.get_run(i).calls == 2 for i in ids if i)
+

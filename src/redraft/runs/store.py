@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,9 @@ class RunStore:
         #: False leaves writes uncommitted until `commit()`: a server writing many small runs
         #: commits them in batches (on a timer) instead of three fsyncs per request.
         self.autocommit = True
+        #: Batch commits may come from a worker thread (the server's timer) and from the loop at
+        #: shutdown: a cancelled `to_thread` commit still runs, so two must never interleave.
+        self._commit_lock = threading.Lock()
         self.db = open_database(self.path, "run store", migrate)
         self.db.row_factory = sqlite3.Row
         #: This process, as the owner of the runs it starts (see `redraft.runs.owner`).
@@ -98,8 +102,9 @@ class RunStore:
 
     def commit(self) -> None:
         """Make every write so far visible to other connections (with `autocommit` off)."""
-        if self.db.in_transaction:
-            self.db.commit()
+        with self._commit_lock:
+            if self.db.in_transaction:
+                self.db.commit()
 
     def interrupt_run(self, run_id: str) -> None:
         """A run stopped by a signal or a cancellation: neither done nor failed, and resumable."""
