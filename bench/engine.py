@@ -16,9 +16,10 @@ client's CPU time (this process, `time.process_time`) per upstream call. Each `-
 `SPEC:DEPTH`, DEPTH the sequential calls one problem makes (self_refine[max_rounds=4] with a critic
 that never says stop: a draft, then 4 x (feedback, refine) = 9; self_consistency[k=8] with `n` native:
 1). `--concurrency` is also the evaluation's limit on calls in flight (`EvalConfig.concurrency`), so
-one problem's latency (issue item 2) is measured with `--problems 1 --concurrency 8`. `--floor` adds a row of bare aiohttp POSTs, as many as the first strategy's calls at the same
-concurrency, with no engine at all: what the client's event loop and HTTP cost here. `--profile FILE`
-runs the evaluations under cProfile (stdlib; it slows the client, so the wall figures of a profiled
+one problem's latency (issue item 2) is measured with `--problems 1 --concurrency 8`. `--floor` adds
+a row of bare aiohttp POSTs, as many as the first strategy's calls at the same concurrency, with no
+engine at all: what the client's event loop and HTTP cost here. `--profile FILE` runs the
+evaluations under cProfile (stdlib; it slows the client, so the wall figures of a profiled
 run are not the ones to quote) and prints the top functions by own time.
 """
 
