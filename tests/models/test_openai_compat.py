@@ -35,6 +35,33 @@ def test_completion_carries_text_usage_latency_and_sampling() -> None:
     assert server.requests[0]["temperature"] == 0.3 and server.requests[0]["max_tokens"] == 7
 
 
+def test_the_body_on_the_wire_is_exactly_the_messages_and_sampling_with_the_key() -> None:
+    """The request goes past the SDK's argument transform (as `extra_body`): nothing may be lost,
+    added or reshaped on the way, plain or streamed, and the API key still goes as a bearer token."""
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi there"},
+                {"role": "assistant", "content": "hello"}, {"role": "user", "content": "again"}]
+
+    async def both() -> None:
+        model = client(server)
+        try:
+            await model.complete(messages, temperature=0.5, max_tokens=9, stop=["\n"], seed=3)
+
+            async def ignore(delta: dict) -> None:
+                pass
+
+            await model.complete(messages, max_tokens=4, on_delta=ignore)
+        finally:
+            await model.aclose()
+
+    with serve(FakeOpenAIServer(replies=[FakeReply("ok")])) as server:
+        asyncio.run(both())
+    assert server.requests[0] == {"model": "fake-model", "messages": messages, "temperature": 0.5,
+                                  "max_tokens": 9, "stop": ["\n"], "seed": 3}
+    assert server.requests[1] == {"model": "fake-model", "messages": messages, "max_tokens": 4,
+                                  "stream": True, "stream_options": {"include_usage": True}}
+    assert server.authorizations == ["Bearer k", "Bearer k"]
+
+
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_retries_until_success(status: int) -> None:
     replies = [FakeReply(status=status), FakeReply(status=status), FakeReply("finally")]

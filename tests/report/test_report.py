@@ -95,3 +95,21 @@ def test_html_report_renders_in_headless_chromium(evaluated) -> None:
     pixels = matplotlib.image.imread(png)
     assert pixels.shape[0] == 1600 and pixels.shape[1] == 1280
     assert pixels.std() > 0.05  # text, tables and figures drawn, not a blank page
+
+
+def test_past_the_cap_the_page_lists_the_missed_problems_first_by_order() -> None:
+    """10,000 problems in full made a page of tens of MiB; past the cap only the problems some
+    strategy got wrong or failed on are listed, the first ones by problem order."""
+    from redraft.report.html import shown_problems
+    from redraft.runs.eval_store import ItemResult
+
+    def item(strategy: str, index: int, correct: bool, status: str = "done") -> ItemResult:
+        return ItemResult(strategy=strategy, problem_id=f"p{index}", problem_index=index, correct=correct,
+                          status=status)  # type: ignore[arg-type]
+
+    items = {"direct": [item("direct", i, correct=i not in (7, 2)) for i in range(10)],
+             "self_refine": [item("self_refine", i, correct=True, status="error" if i == 5 else "done")
+                             for i in range(10)]}
+    assert shown_problems(items, cap=10) == {f"p{i}" for i in range(10)}  # under the cap: every one
+    assert shown_problems(items, cap=3) == {"p2", "p5", "p7"}
+    assert shown_problems(items, cap=2) == {"p2", "p5"}

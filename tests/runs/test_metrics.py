@@ -21,6 +21,14 @@ def item(strategy: str, pid: int, rounds: list[bool], tokens: int = 100, **kw) -
                       round_correct=rounds, prompt_tokens=tokens, completion_tokens=0, calls=1, **kw)
 
 
+def test_wilson_interval_holds_the_observed_rate_at_0_and_1_however_many_problems() -> None:
+    """At 10,000 of 10,000 the formula's upper bound rounds to 0.9999999999999999, below the
+    rate: the HTML report's error bar from the rate to it was of negative length and failed."""
+    for n in (10, 10_000, 123_457):
+        assert wilson_interval(n, n)[1] == 1.0 and wilson_interval(n, n)[0] < 1.0
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(0, n)[1] > 0.0
+
+
 def test_wilson_interval_matches_hand_computation() -> None:
     # p = 0.5, n = 10: centre 0.5, half-width 1.96*sqrt(.025 + .0096)/1.384 = 0.2366
     low, high = wilson_interval(5, 10)

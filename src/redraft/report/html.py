@@ -89,6 +89,11 @@ Intervals are 95% Wilson intervals.</p>
 <div class="figures"><img alt="accuracy against tokens" src="{{ fig_cost }}">
 <img alt="accuracy by round" src="{{ fig_rounds }}"><img alt="flips per round" src="{{ fig_flips }}"></div>
 <h2>Problems</h2>
+{% if left_out %}<p class="note">{{ total }} problems: past {{ cap }}, this page lists in full only those
+that some strategy got wrong or failed on ({{ problems|length }} shown, first by problem order);
+{{ left_out }} problems are left out{% if all_right %}, {{ all_right }} of them right for every
+strategy{% endif %}. Each item's trace: <code>redraft runs show RUN_ID</code>; every item:
+<code>redraft evals show</code>.</p>{% endif %}
 {% for problem in problems %}<details><summary>{{ problem.id }} —
 {% for item in problem.results %}<span class="{{ 'ok' if item.correct else 'bad' }}">{{ item.strategy }}
 {{ 'error' if item.status == 'error' else ('✓' if item.correct else '✗') }}</span>
@@ -113,13 +118,38 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+#: Problems listed in full, at most: each carries every candidate's text, so 10,000 problems made
+#: a page of tens of MiB that a browser opens slowly, and reading every run took most of the build.
+MAX_PROBLEMS_IN_FULL = 2000
+
+
+def shown_problems(items: dict[str, list[ItemResult]], cap: int = MAX_PROBLEMS_IN_FULL) -> set[str]:
+    """The problems the page lists: all of them up to `cap`; past it, those some strategy got
+    wrong or failed on (what a reader looks into), the first `cap` of them by problem order."""
+    every = {i.problem_id: i.problem_index for results in items.values() for i in results}
+    if len(every) <= cap:
+        return set(every)
+    return set(sorted(missed_problems(items), key=every.__getitem__)[:cap])
+
+
+def missed_problems(items: dict[str, list[ItemResult]]) -> set[str]:
+    """The problems some strategy got wrong or failed on."""
+    return {i.problem_id for results in items.values() for i in results
+            if i.status == "error" or not i.correct}
+
+
 def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store: RunStore) -> str:
     with needs_extra(FEATURE, EXTRA, "jinja2"):
         from jinja2 import Environment
     plots = importlib.import_module("redraft.report.plots")  # MissingExtra without matplotlib
     problems: dict[str, dict] = {}
+    shown = shown_problems(items)
+    every = {i.problem_id for results in items.values() for i in results}
+    missed = missed_problems(items)
     for spec, results in items.items():
         for item in results:
+            if item.problem_id not in shown:
+                continue
             try:
                 run = store.get_run(item.run_id) if item.run_id else None
             except RunNotFound:
@@ -140,4 +170,6 @@ def render_html(summary: EvalSummary, items: dict[str, list[ItemResult]], store:
         fig_cost=plots.accuracy_vs_tokens(summary.strategies),
         fig_rounds=plots.accuracy_by_round(summary.strategies),
         fig_flips=plots.flips(summary.strategies),
+        total=len(every), cap=MAX_PROBLEMS_IN_FULL, left_out=len(every) - len(shown),
+        all_right=len(every - missed),
     )

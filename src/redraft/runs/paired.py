@@ -60,14 +60,16 @@ def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float,
     With n = 0 nothing is known: the interval is all of (0, 1), never a confident (0, 0).
     `successes` may be fractional (a tie counted as half a success, an expected count): for an
     outcome bounded in [0, 1] the Bernoulli variance p(1 − p) is the largest there is, so the
-    interval stays conservative.
+    interval stays conservative. The bounds always hold p itself: at p = 0 or 1 the formula's
+    bound lands a rounding error past it (0.9999999999999999 at 10,000 of 10,000), and a report's
+    error bar from p to that bound would be of negative length (matplotlib refuses it).
     """
     if n == 0:
         return (0.0, 1.0)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
 def newcombe_paired(

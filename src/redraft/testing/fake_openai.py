@@ -298,8 +298,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="a fake OpenAI-compatible server")
     parser.add_argument("--text", default="The answer is 18.\nVERDICT: correct")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--ignore-n", action="store_true", help="answer one choice whatever `n` asks")
     args = parser.parse_args()
-    server = FakeOpenAIServer(replies=[FakeReply(args.text, delay_s=args.latency)], record=False)
+    server = FakeOpenAIServer(replies=[FakeReply(args.text, delay_s=args.latency)], record=False,
+                              honor_n=not args.ignore_n)
     with serve(server):
         print(server.base_url, flush=True)
         threading.Event().wait()
