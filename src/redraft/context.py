@@ -322,6 +322,12 @@ class Context:
             self.usage_by_role[role].add(completion.usage())
             self.ledger.outputs[completion.text] = record.seq
         first = completions[0]
+        if n > 1:
+            # How many requests the n samples took: one with `n` (the endpoint bills the prompt once,
+            # on the first sample), or one per sample where it ignored `n` (each pays its prompt).
+            # What k of them would have cost depends on it (`runs.metrics.ResamplingCost`).
+            requests = max(1, sum(1 for c in completions if c.prompt_tokens > 0))
+            record = record.model_copy(update={"sampling": {**record.sampling, "requests": requests}})
         self.ledger.emit(record.model_copy(update={
             "model": first.model or model.name,
             "text": first.text if n == 1 else "",

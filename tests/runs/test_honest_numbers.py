@@ -66,7 +66,9 @@ def test_vs_direct_is_computed_on_the_problems_both_finished() -> None:
 def test_self_consistency_at_equal_tokens_says_when_it_is_capped() -> None:
     samples = [{"answer": "4", "correct": True}, {"answer": "4", "correct": True}]
     items = {
-        "self_consistency[k=2]": [item("self_consistency[k=2]", 0, [True], tokens=100, samples=samples)],
+        # Two separate requests of 50 tokens (an endpoint that ignores `n`): k samples cost 50·k.
+        "self_consistency[k=2]": [item("self_consistency[k=2]", 0, [True], tokens=100, samples=samples,
+                                       calls_by_role={"generator": 2})],
         "self_refine": [item("self_refine", 0, [False, True], tokens=400)],
     }
     metrics = {name: strategy_metrics(name, its) for name, its in items.items()}

@@ -81,8 +81,11 @@ def test_comparison_with_direct_and_self_consistency_at_equal_tokens() -> None:
                {"answer": "5", "correct": False}, {"answer": "5", "correct": False}]
     items = {
         "direct": [item("direct", 0, [False], tokens=100), item("direct", 1, [True], tokens=100)],
-        "self_consistency": [item("self_consistency", 0, [False], tokens=400, samples=samples),
-                             item("self_consistency", 1, [False], tokens=400, samples=samples)],
+        # Four separate requests of 100 prompt tokens each (an endpoint that ignores `n`).
+        "self_consistency": [item("self_consistency", 0, [False], tokens=400, samples=samples,
+                                  calls_by_role={"generator": 4}),
+                             item("self_consistency", 1, [False], tokens=400, samples=samples,
+                                  calls_by_role={"generator": 4})],
         "self_refine": [item("self_refine", 0, [False, True], tokens=200),
                         item("self_refine", 1, [True, True], tokens=200)],
     }

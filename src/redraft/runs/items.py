@@ -229,7 +229,7 @@ class ItemRunner:
         truncated: dict[str, int] = {}
         for call in calls:
             role = "judge" if call.stage in ("scoring", "held_out") else call.role
-            by_role[role] = by_role.get(role, 0) + 1
+            by_role[role] = by_role.get(role, 0) + int(call.sampling.get("requests", 1))  # requests sent
             truncated[role] = truncated.get(role, 0) + (call.finish_reason == "length")
         return {
             "verdicts_judged": len(judged),
