@@ -81,7 +81,7 @@ def test_reproduced_when_the_model_accepts_exactly_its_right_samples(tmp_path) -
     items = evals.items(eval_id)
     assert len(items) == 30
     assert {(i.calls, tuple(sorted(i.calls_by_role.items())), i.verdicts_judged) for i in items} == {
-        (16, (("critic", 8), ("generator", 1)), 8)
+        (16, (("critic", 8), ("generator", 8)), 8)  # the scripted model takes no `n`: 8 requests
     }
     assert any("seeded with 0" in note for note in result.notes)
 
