@@ -24,6 +24,8 @@ CODE = Problem(
 
 SMOKE = {
     "direct": ({}, ARITHMETIC),
+    "adaptive": ({"samples": 2, "vote": "self_consistency[k=3]", "refine": "self_refine[max_rounds=1]"},
+                 ARITHMETIC),
     "self_refine": ({"max_rounds": 1}, ARITHMETIC),
     "critical": ({"max_rounds": 1}, ARITHMETIC),
     "ioe": ({}, ARITHMETIC),

@@ -47,6 +47,7 @@ SAMPLED = {
     "ptrue": {"sample"},
     "likelihood": {"sample"},
     "id_sampling": {"sample"},
+    "adaptive": {"probe"},
 }
 #: Methods that draw one answer per step (the paper's loop is sequential, not sampled).
 SEQUENTIAL = {"art", "critical", "direct", "injected_error", "ioe", "progco", "reflexion", "self_debug",

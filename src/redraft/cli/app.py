@@ -79,6 +79,7 @@ def main() -> None:
         listing,
         replicating,
         replications,
+        routing,
         running,
         serving,
         training,

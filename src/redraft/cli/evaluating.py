@@ -36,7 +36,9 @@ def evaluate(
     critic_api_key: o.CriticApiKey = None,
     role: o.Roles = [],  # noqa: B006
     role_api_key: o.RoleApiKeys = [],  # noqa: B006
-    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems (after --offset).")] = None,
+    offset: Annotated[int, typer.Option(help="Skip the task's first N problems (a split disjoint from "
+                                             "them, e.g. where a router was fitted).")] = 0,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (samples get seed+i).")] = None,
     concurrency: Annotated[int, typer.Option(help="Problems in flight (the embedded model runs one "
                                                   "call at a time).")] = 4,
@@ -79,14 +81,14 @@ def evaluate(
         o.check_counts(positive={"limit": limit, "concurrency": concurrency, "budget_calls": budget_calls,
                                  "budget_tokens": budget_tokens, "max_tokens": max_tokens,
                                  "timeout": timeout},
-                       non_negative={"retries": retries})
+                       non_negative={"retries": retries, "offset": offset})
         configs = o.role_configs(model=model, base_url=first_url, api_key=api_key,
                                  critic_model=critic_model, critic_base_url=critic_base_url,
                                  critic_api_key=critic_api_key, timeout=timeout, retries=retries,
                                  roles=role, role_api_keys=role_api_key)
         config = o.validated(
             EvalConfig, task=task, strategies=strategies,
-            generator=configs.pop("generator"), roles=configs, limit=limit, seed=seed,
+            generator=configs.pop("generator"), roles=configs, limit=limit, offset=offset, seed=seed,
             concurrency=concurrency,
             budget_calls=budget_calls, budget_tokens=budget_tokens, temperature=temperature,
             max_tokens=max_tokens, params=o.parse_params(param), cache=not no_cache, endpoints=endpoints,

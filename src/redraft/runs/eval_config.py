@@ -24,6 +24,9 @@ class EvalConfig(BaseModel):
     generator: ModelConfig = Field(default_factory=ModelConfig)
     roles: dict[str, ModelConfig] = Field(default_factory=dict)
     limit: int | None = Field(None, ge=1)
+    #: Problems of the task skipped before the first evaluated one: `offset=N, limit=M` evaluates the
+    #: task's problems N .. N+M-1, a split disjoint from the first N (where a router was fitted).
+    offset: int = Field(0, ge=0)
     seed: int | None = None
     concurrency: int = Field(4, ge=1)  # 0 would wait forever on the semaphore
     budget_calls: int | None = Field(None, ge=1)

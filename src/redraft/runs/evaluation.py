@@ -46,10 +46,18 @@ from redraft.runs.owner import current as owner_of_this_process
 from redraft.runs.store import RunStore
 from redraft.strategies.base import Strategy
 from redraft.strategies.registry import check_shared_params
-from redraft.tasks.base import Problem, Task
+from redraft.tasks.base import Problem, Task, TaskError
 from redraft.tasks.registry import get_task
 
 __all__ = ["EvalConfig", "EvalInterrupted", "Evaluation"]
+
+
+def load_problems(task: Task, offset: int, limit: int | None) -> list[Problem]:
+    """The task's problems `offset` .. `offset + limit - 1` (all after `offset` without a limit)."""
+    problems = task.load(None if limit is None else offset + limit)[offset:]
+    if not problems:
+        raise TaskError(f"{task.name} has no problems after the first {offset} (offset {offset})")
+    return problems
 
 
 class EvalInterrupted(RedraftError, RuntimeError):
@@ -74,7 +82,7 @@ class Evaluation:
         self.store = store
         self.evals = EvalStore(store)
         self.task: Task = get_task(config.task).with_seed(config.seed)
-        self.problems: list[Problem] = self.task.load(config.limit)
+        self.problems: list[Problem] = load_problems(self.task, config.offset, config.limit)
         check_shared_params(config.strategies, config.params)
         #: What one item does, whichever executor runs it.
         self.runner = ItemRunner(config, self.task, store)

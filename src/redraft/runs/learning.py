@@ -30,6 +30,7 @@ from typing import Any
 from redraft.context import Budget, Context
 from redraft.errors import RedraftError
 from redraft.models.managed import ManagedModel
+from redraft.routing.policy import question_digest
 from redraft.runs.calibration import Calibration, CalibrationError
 from redraft.runs.runner import run_strategy
 from redraft.runs.scoring import Scorer, judge_of
@@ -84,7 +85,17 @@ def training_problems(strategy: Strategy, spec: str) -> tuple[str, list[Problem]
 
 
 def check_training_split(strategy: Strategy, spec: str, evaluated: Sequence[Problem]) -> None:
-    """Before an evaluation spends anything: the training split loads, is labelled and is disjoint."""
+    """Before an evaluation spends anything: the training split loads, is labelled and is disjoint;
+    and a strategy learned offline (a policy file) is not evaluated on any problem it learned from."""
+    learned = strategy.trained_on()
+    if learned:
+        shared = [p.id for p in evaluated if question_digest(question_key(p)) in learned]
+        if shared:
+            raise LearningError(
+                f"{spec}: {len(shared)} of the {len(evaluated)} evaluated problems were among those it was "
+                f"trained on ({', '.join(shared[:3])}{', ...' if len(shared) > 3 else ''}); a router must "
+                "never be evaluated on the problems it learned from: evaluate it on a disjoint split "
+                "(`redraft eval --offset N`)")
     if strategy.learning_task() is not None:
         train_spec, problems, _ = training_problems(strategy, spec)
         check_disjoint(spec, train_spec, problems, evaluated)

@@ -4,6 +4,7 @@
 from redraft.context import Budget, BudgetExhausted, Context
 from redraft.strategies import (  # noqa: F401
     ab_mcts,
+    adaptive,
     art,
     auto_evolve,
     best_of_n,

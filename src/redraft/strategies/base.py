@@ -28,7 +28,7 @@ from redraft.context import BudgetExhausted, Context, Drafter, gather
 from redraft.errors import RedraftError
 from redraft.feedback.base import FeedbackSource
 from redraft.spec import validate_params
-from redraft.tasks.base import Problem, Score
+from redraft.tasks.base import Problem, Score, Task
 from redraft.trace import Candidate
 
 #: The most samples one sampling step may ask for (best_of_n.n, self_consistency.k, gsr.n,
@@ -157,6 +157,16 @@ class Strategy(ABC):
         """The awaited parameters, from the values of every problem of the evaluation (never empty)."""
         raise StrategyError(f"{self.full_name} takes nothing from a calibration pass")
 
+    def bind_task(self, task: Task) -> None:  # noqa: B027  (a hook: most strategies need no task)
+        """Told the task it runs on, when built for one (`build_strategy(task=...)`): a strategy that
+        records what kind of problem it saw (adaptive's signals) keeps it; the rest ignore it."""
+
+    def trained_on(self) -> frozenset[str]:
+        """Digests of the questions this strategy's parameters were learned on (a policy file's
+        training problems, `redraft.routing.policy.question_digest`): an evaluation holding any of
+        them refuses to run it (`redraft.runs.learning.check_training_split`). None by default."""
+        return frozenset()
+
     def learning_task(self) -> str | None:
         """The task spec of the labelled training split this strategy still has to learn on before an
         evaluation (MetaReflection's `train`), or None. Its calibration is then that learning pass
@@ -232,6 +242,13 @@ class Composed(Strategy):
 
     def awaiting_calibration(self) -> dict[str, Any]:
         return {**self.drafter.awaiting_calibration(), **self.outer.awaiting_calibration()}
+
+    def bind_task(self, task: Task) -> None:
+        self.drafter.bind_task(task)
+        self.outer.bind_task(task)
+
+    def trained_on(self) -> frozenset[str]:
+        return self.drafter.trained_on() | self.outer.trained_on()
 
     def learning_task(self) -> str | None:
         return self._calibrated_stage().learning_task()

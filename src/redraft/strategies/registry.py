@@ -102,6 +102,8 @@ def build_strategy(
         given = {**params, **stage.params} if index == len(spec.stages) - 1 else stage.params
         cls = strategy_class(stage.name)
         current = cls(feedback=source if source is not None else default_source(cls, task), **given)
+        if task is not None:
+            current.bind_task(task)
         built = current if built is None else Composed(built, current)
     assert built is not None
     return built

@@ -4,6 +4,7 @@ Importing a study module registers it (see `redraft.studies.registry`).
 """
 
 from redraft.studies import (  # noqa: F401
+    adaptive,
     blind_spot,
     flips,
     gen_verify_gap,

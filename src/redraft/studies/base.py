@@ -233,16 +233,21 @@ class StudyContext:
         self.replication: str | None = None
 
     def config(self, strategies: list[str], *, without: Sequence[str] = (),
-               default_seed: int | None = None, held_out: str | None = None) -> EvalConfig:
+               default_seed: int | None = None, held_out: str | None = None,
+               split: tuple[int, int] | None = None) -> EvalConfig:
+        """`split` = (offset, limit): a part of the task's problems (a study that fits on one part and
+        evaluates on another); None: the study's own limit."""
         roles = {role: config for role, config in self.roles.items() if role not in without}
         seed = self.seed if self.seed is not None else default_seed
+        offset, limit = split if split is not None else (0, self.limit)
         return EvalConfig(task=self.task, strategies=strategies, generator=self.generator, roles=roles,
-                          limit=self.limit, seed=seed, temperature=self.temperature,
+                          limit=limit, offset=offset, seed=seed, temperature=self.temperature,
                           max_tokens=self.max_tokens, concurrency=self.concurrency, cache=self.cache,
                           held_out=held_out)
 
     def evaluation(self, strategies: list[str], *, without: Sequence[str] = (),
-                   default_seed: int | None = None, held_out: str | None = None) -> Evaluation:
+                   default_seed: int | None = None, held_out: str | None = None,
+                   split: tuple[int, int] | None = None) -> Evaluation:
         """The evaluation a study would run (built, so bad specs fail before any call). Roles named in
         `without` are unbound in it, so their calls fall back as usual (a critic to the generator).
         `default_seed` is its seed when the study was given none (a study that samples at T > 0
@@ -251,7 +256,7 @@ class StudyContext:
         models = (None if self.models is None
                   else {role: model for role, model in self.models.items() if role not in without})
         return Evaluation(self.config(strategies, without=without, default_seed=default_seed,
-                                      held_out=held_out), self.store,
+                                      held_out=held_out, split=split), self.store,
                           models=models, on_item=self.on_item)
 
     def intrinsic_note(self) -> list[str]:
@@ -293,12 +298,13 @@ class StudyContext:
                 "models": {role: self.describe(role) for role in ["generator", *roles]}}
 
     async def evaluate(self, strategies: list[str], *, without: Sequence[str] = (),
-                       default_seed: int | None = None, held_out: str | None = None) -> Evaluated:
+                       default_seed: int | None = None, held_out: str | None = None,
+                       split: tuple[int, int] | None = None) -> Evaluated:
         """Run `strategies` as one evaluation over the task's problems; scored items per strategy.
         Roles named in `without` are unbound for it; `default_seed` applies when no seed was given;
         `held_out` scores each round (see `evaluation`)."""
         evaluation = self.evaluation(strategies, without=without, default_seed=default_seed,
-                                     held_out=held_out)
+                                     held_out=held_out, split=split)
         if self.replication is not None:
             ReplicationStore(self.store).link(self.replication, evaluation.eval_id)
         if self.on_start is not None:
