@@ -53,7 +53,8 @@ def test_where_the_signal_separates_the_problems_the_router_beats_every_fixed_st
     oracle = next(f for s, f in rows.items() if s.startswith("oracle router"))
     assert oracle.oracle_conditioned and oracle.effect == 0.0  # the router reached the upper bound here
     [figure] = get_study("adaptive").figures(result)
-    assert {s.label for s in figure.series} >= {"direct", "router (adaptive[policy])", "oracle router (upper bound)"}
+    labels = {s.label for s in figure.series}
+    assert labels >= {"direct", "router (adaptive[policy])", "oracle router (upper bound)"}
     policy = load_policy(frontier.details["router"].removeprefix("adaptive[policy=").removesuffix("]"))
     assert policy.trained_on.problems == 12 and policy.constant_action is None
 
@@ -61,7 +62,7 @@ def test_where_the_signal_separates_the_problems_the_router_beats_every_fixed_st
 def test_where_the_signals_carry_no_information_the_router_matches_the_best_fixed_strategy_and_says_so(
         tmp_path: Path) -> None:
     result, store = run_study(NOISE, tmp_path, limit=40)
-    assert any("always takes refine" in note and "matches that fixed strategy" in note for note in result.notes)
+    assert any("always takes refine" in n and "matches that fixed strategy" in n for n in result.notes)
     frontier = next(f for f in result.findings if f.claim == "router_on_frontier")
     assert frontier.effect == 0.0 and frontier.verdict == "inconclusive"
     router = frontier.details["router_point"]
