@@ -70,6 +70,11 @@ class Sample:
     errors: int
     seconds: float
     client_cpu: float  # the load generator's CPU time / its wall time (1.0 = one core busy)
+    #: Every request the workers sent, warm-up and tail included: what the target was asked, to
+    #: divide what reached the upstream by (each one is awaited to its end before the run returns).
+    requests: int = 0
+    #: The `usage` object of the first answer that succeeded, as the target reported it (None: none).
+    usage: dict[str, Any] | None = None
 
 
 @dataclass
@@ -95,10 +100,11 @@ class Result:
 
 
 async def generate_load(url: str, model: str, client: str, clients: int, seconds: float,
-                        warmup: float) -> Sample:
+                        warmup: float, extra: dict[str, Any] | None = None) -> Sample:
     """`clients` workers post back to back for `warmup + seconds`; only the window after the warm-up
-    counts (requests that start and end inside it)."""
-    call: Callable[[], Awaitable[bool]]
+    counts (requests that start and end inside it). `extra` is merged into each request's body."""
+    call: Callable[[], Awaitable[tuple[bool, Any]]]  # (succeeded, the answer: raw bytes or the SDK's)
+    usage_of: Callable[[Any], dict[str, Any] | None]
     close: Callable[[], Awaitable[None]]
     if client == "openai":
         from openai import AsyncOpenAI, DefaultAioHttpClient
@@ -106,10 +112,14 @@ async def generate_load(url: str, model: str, client: str, clients: int, seconds
         sdk = AsyncOpenAI(base_url=url, api_key="bench", http_client=DefaultAioHttpClient(),
                           max_retries=0, timeout=120)
 
-        async def call() -> bool:
-            await sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": QUESTION}],
-                                              max_tokens=16)
-            return True
+        async def call() -> tuple[bool, Any]:
+            answer = await sdk.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": QUESTION}], max_tokens=16,
+                extra_body=extra or None)
+            return True, answer
+
+        def usage_of(answer: Any) -> dict[str, Any] | None:
+            return answer.usage.model_dump(exclude_none=True) if answer.usage is not None else None
 
         close = sdk.close
     else:
@@ -118,31 +128,38 @@ async def generate_load(url: str, model: str, client: str, clients: int, seconds
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                         timeout=aiohttp.ClientTimeout(total=120))
         body = json.dumps({"model": model, "messages": [{"role": "user", "content": QUESTION}],
-                           "max_tokens": 16}).encode()
+                           "max_tokens": 16, **(extra or {})}).encode()
         endpoint = url.rstrip("/") + "/chat/completions"
 
-        async def call() -> bool:
+        async def call() -> tuple[bool, Any]:
             headers = {"Content-Type": "application/json"}
             async with session.post(endpoint, data=body, headers=headers) as response:
-                await response.read()
-                return response.status == 200
+                return response.status == 200, await response.read()
+
+        def usage_of(answer: Any) -> dict[str, Any] | None:
+            usage = json.loads(answer).get("usage")
+            return usage if isinstance(usage, dict) else None
 
         close = session.close
 
     latencies: list[float] = []
-    errors = 0
+    errors = requests = 0
+    first_answer: Any = None
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     window_start = wall_started + warmup
     window_end = window_start + seconds
 
     async def worker() -> None:
-        nonlocal errors
+        nonlocal errors, requests, first_answer
         while (started := time.perf_counter()) < window_end:
+            requests += 1
             try:
-                ok = await call()
+                ok, answer = await call()
             except Exception:
-                ok = False
+                ok, answer = False, None
             ended = time.perf_counter()
+            if ok and first_answer is None:
+                first_answer = answer
             if started >= window_start and ended <= window_end:
                 if ok:
                     latencies.append(ended - started)
@@ -154,13 +171,17 @@ async def generate_load(url: str, model: str, client: str, clients: int, seconds
     finally:
         await close()
     cpu = (time.process_time() - cpu_started) / (time.perf_counter() - wall_started)
-    return Sample([round(s * 1000, 3) for s in latencies], errors, seconds, cpu)
+    return Sample([round(s * 1000, 3) for s in latencies], errors, seconds, cpu, requests,
+                  usage_of(first_answer) if first_answer is not None else None)
 
 
-def run_load(url: str, model: str, clients: int, args: argparse.Namespace) -> Sample:
-    """One load run, in a subprocess of its own."""
+def run_load(url: str, model: str, clients: int, args: argparse.Namespace,
+             extra: dict[str, Any] | None = None) -> Sample:
+    """One load run, in a subprocess of its own (`args`: client, seconds, warmup; `extra`: body fields)."""
     command = [sys.executable, __file__, "--load-url", url, "--load-model", model, "--client", args.client,
                "--clients", str(clients), "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+    if extra:
+        command += ["--load-extra", json.dumps(extra)]
     with child(command, stdout=subprocess.PIPE) as process:
         out, _ = process.communicate(timeout=args.warmup + args.seconds + 180)
     if process.returncode != 0:
@@ -217,16 +238,18 @@ def start_upstream(stack: ExitStack, latency: float) -> str:
     return line
 
 
-def start_proxy(stack: ExitStack, template: str, upstream: str, strategy: str | None) -> str:
-    """A proxy from `template`, with `--strategy` if given; its base URL once GET /health answers 200."""
+def start_proxy(stack: ExitStack, template: str, upstream: str, strategy: str | None, *,
+                env: dict[str, str] | None = None, startup_s: float = 60) -> str:
+    """A proxy from `template`, with `--strategy` if given (and `env` as its whole environment, if
+    given); its base URL once GET /health answers 200, within `startup_s`."""
     port = free_port()
     command = shlex.split(template.format(python=shlex.quote(sys.executable), upstream=shlex.quote(upstream),
                                           host=HOST, port=port))
     if strategy is not None:
         command += ["--strategy", strategy]
     log: IO[str] = stack.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115 (what it says, if it fails)
-    process = stack.enter_context(child(command, stdout=log, stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + 60
+    process = stack.enter_context(child(command, stdout=log, stderr=subprocess.STDOUT, env=env))
+    deadline = time.monotonic() + startup_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
@@ -312,10 +335,11 @@ def main() -> None:
                         help="the proxy's command: a template with {python} {upstream} {host} {port}")
     parser.add_argument("--load-url", help=argparse.SUPPRESS)  # the load generator's own process
     parser.add_argument("--load-model", default="fake-model", help=argparse.SUPPRESS)
+    parser.add_argument("--load-extra", type=json.loads, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_url:
         result = asyncio.run(generate_load(args.load_url, args.load_model, args.client, args.clients,
-                                           args.seconds, args.warmup))
+                                           args.seconds, args.warmup, args.load_extra))
         print(json.dumps(result.__dict__), flush=True)
         return
 

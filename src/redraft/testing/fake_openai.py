@@ -7,6 +7,12 @@ the retry, timeout and error paths run against real HTTP: an HTTP error with hea
 the malformed 200 bodies in `MALFORMED` (see `FakeReply.malformed`). A request with
 `logprobs: true` gets OpenAI's `logprobs.content` (scripted ones, or each word certain), unless
 the reply plays a server that drops them (`FakeReply.drop_logprobs`).
+
+What the server received is counted even when bodies are not recorded (`record=False`, the
+benchmarks' setting), and `GET /v1/fake/stats` answers the counts as JSON: chat requests, how
+many asked each `n`, the choices sent back and the tokens their `usage` reported. A benchmark in
+another process reads it before and after a load run to say how many upstream calls a proxy made
+per client request, and whether its samples went as one request with `n` or one request each.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +93,20 @@ class FakeOpenAIServer:
     in_flight: int = 0
     max_in_flight: int = 0
     base_url: str = ""
+    #: Chat requests received (faults included), and how many asked each `n` (absent: 1).
+    chat_requests: int = 0
+    requests_by_n: Counter[int] = field(default_factory=Counter)
+    #: Over the answered requests: choices sent back, and the tokens their `usage` said.
+    choices_sent: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def stats(self) -> dict[str, Any]:
+        """The counts `GET /v1/fake/stats` answers (`requests_by_n` keyed by `n` as a string, JSON's keys)."""
+        return {"chat_requests": self.chat_requests,
+                "requests_by_n": {str(n): count for n, count in sorted(self.requests_by_n.items())},
+                "choices_sent": self.choices_sent, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "models_requests": self.models_requests}
 
     def _next(self, body: dict[str, Any]) -> FakeReply:
         if self.respond is not None:
@@ -97,6 +118,8 @@ class FakeOpenAIServer:
         body = await request.json()
         if self.record:
             self.requests.append(body)
+        self.chat_requests += 1
+        self.requests_by_n[int(body.get("n") or 1)] += 1
         n = int(body.get("n") or 1) if self.honor_n else 1
         replies = [self._next(body) for _ in range(n)]
         reply = replies[0]
@@ -113,6 +136,9 @@ class FakeOpenAIServer:
         completion_tokens = sum(len(r.text.split()) for r in replies)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                  "total_tokens": prompt_tokens + completion_tokens}
+        self.choices_sent += len(replies)
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
         model = body.get("model") or self.models[0]
         top = int(body.get("top_logprobs") or 0) if body.get("logprobs") else None
         if body.get("stream"):
@@ -139,6 +165,9 @@ class FakeOpenAIServer:
             return await _fault(request, fault, self.models[0])
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
+
+    async def stats_route(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.stats())
 
 
 def _message(reply: FakeReply) -> dict[str, Any]:
@@ -243,6 +272,7 @@ def serve(server: FakeOpenAIServer) -> Iterator[FakeOpenAIServer]:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", server.chat)
         app.router.add_get("/v1/models", server.list_models)
+        app.router.add_get("/v1/fake/stats", server.stats_route)
         return app
 
     with serve_app(build) as base_url:
