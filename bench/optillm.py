@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proxy import DEFAULT_PROXY_CMD, Sample, _children, run_load, start_proxy, start_upstream, stop
+from proxy import DEFAULT_PROXY_CMD, Sample, _children, bench_exits, run_load, start_proxy, start_upstream
 
 DEFAULT_VENV = Path("/tmp/redraft-optillm-venv")
 #: Environment variables that make optillm pick a client other than its OpenAI one (or a default approach).
@@ -321,7 +321,7 @@ def main() -> None:
     load = list(os.getloadavg())
     versions = {"redraft": redraft_version()}
     skipped: str | None = None
-    try:
+    with bench_exits():
         try:
             script, versions["optillm"] = ensure_optillm(args.venv, args.optillm_spec, not args.no_install,
                                                          args.install_timeout)
@@ -348,15 +348,6 @@ def main() -> None:
                     print(f"measuring {row.target.tool} {row.target.method}", file=sys.stderr, flush=True)
                     measure(row, upstream, args)
         report(rows, args, versions, load, skipped)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        for process in list(_children):
-            stop(process)
 
 
 def redraft_version() -> str:

@@ -314,6 +314,23 @@ def report(rows: list[tuple[str, Result]], args: argparse.Namespace) -> None:
               f"{rows[3][1].p50_ms / direct.p50_ms:.2f}x: no proxy can do better than that here")
 
 
+@contextmanager
+def bench_exits() -> Iterator[None]:
+    """A bench's main: Ctrl-C exits 130, a RuntimeError prints one line and exits 1, and whatever
+    happens every child process started (upstream, proxies, load generators) is stopped."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        for process in list(_children):  # anything a failure left behind
+            stop(process)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
@@ -347,37 +364,27 @@ def main() -> None:
         raise SystemExit(128 + signum)  # unwinds through the ExitStack: every child is stopped
 
     signal.signal(signal.SIGTERM, terminated)
-    try:
-        with ExitStack() as stack:
-            upstream = start_upstream(stack, args.latency)
-            passthrough = start_proxy(stack, args.proxy_cmd, upstream, None)
-            targets = [("direct (fake upstream)", upstream, "fake-model"),
-                       ("passthrough", passthrough, "fake-model")]
-            if args.strategy and args.strategy_via == "server":
-                served = start_proxy(stack, args.proxy_cmd, upstream, args.strategy)
-                targets.append((f"{args.strategy} (--strategy)", served, "fake-model"))
-            elif args.strategy:
-                targets.append((f"{args.strategy} (model prefix)", passthrough,
-                                f"{args.strategy}/fake-model"))
-            clients = {name: args.clients for name, _, _ in targets}
-            if args.strategy and args.fanout > 1:  # the upstream alone, under the strategy's load
-                reference = f"direct at {args.clients * args.fanout} clients (x{args.fanout})"
-                targets.append((reference, upstream, "fake-model"))
-                clients[reference] = args.clients * args.fanout
-            samples: dict[str, list[Sample]] = {name: [] for name, _, _ in targets}
-            for _ in range(args.rounds):  # interleaved, so a drift in the machine touches every target
-                for name, url, model in targets:
-                    samples[name].append(run_load(url, model, clients[name], args))
-            report([(name, Result.pool(runs)) for name, runs in samples.items()], args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        for process in list(_children):  # anything a failure left behind
-            stop(process)
+    with bench_exits(), ExitStack() as stack:
+        upstream = start_upstream(stack, args.latency)
+        passthrough = start_proxy(stack, args.proxy_cmd, upstream, None)
+        targets = [("direct (fake upstream)", upstream, "fake-model"),
+                   ("passthrough", passthrough, "fake-model")]
+        if args.strategy and args.strategy_via == "server":
+            served = start_proxy(stack, args.proxy_cmd, upstream, args.strategy)
+            targets.append((f"{args.strategy} (--strategy)", served, "fake-model"))
+        elif args.strategy:
+            targets.append((f"{args.strategy} (model prefix)", passthrough,
+                            f"{args.strategy}/fake-model"))
+        clients = {name: args.clients for name, _, _ in targets}
+        if args.strategy and args.fanout > 1:  # the upstream alone, under the strategy's load
+            reference = f"direct at {args.clients * args.fanout} clients (x{args.fanout})"
+            targets.append((reference, upstream, "fake-model"))
+            clients[reference] = args.clients * args.fanout
+        samples: dict[str, list[Sample]] = {name: [] for name, _, _ in targets}
+        for _ in range(args.rounds):  # interleaved, so a drift in the machine touches every target
+            for name, url, model in targets:
+                samples[name].append(run_load(url, model, clients[name], args))
+        report([(name, Result.pool(runs)) for name, runs in samples.items()], args)
 
 
 if __name__ == "__main__":

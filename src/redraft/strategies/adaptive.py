@@ -96,6 +96,8 @@ class Adaptive(Strategy):
             except PolicyError as exc:
                 raise StrategyError(f"adaptive: {exc}") from None
             self._adopt(self.policy)
+        #: The policy file's digest, recorded with every decision (hashed once, not per call).
+        self.policy_digest = self.policy.digest() if self.policy is not None else None
         if p.action == "auto" and self.policy is None and p.samples == 0:
             raise StrategyError("adaptive: the rule without a policy reads the agreement of quick samples; "
                                 "give samples >= 1, a policy, or a fixed action")
@@ -164,17 +166,15 @@ class Adaptive(Strategy):
     def describe(self) -> dict[str, Any]:
         described = super().describe()
         if self.policy is not None:
-            described["policy_digest"] = self.policy.digest()
+            described["policy_digest"] = self.policy_digest
         return described
 
     # The run.
     async def solve(self, problem: Problem, ctx: Context) -> Final:
         p = self.params
         if self.policy is not None and self.policy.constant_action is not None:
-            return await self._constant(self.policy, self.policy.constant_action, problem, ctx)
-        draft, quick = await self.measure(problem, ctx)
-        signals = Signals.model_validate(draft.metadata["signals"])
-        features = signals.features()
+            return await self._constant(self.policy.constant_action, problem, ctx)
+        draft, quick, features = await self.measure(problem, ctx)
         chosen, probabilities, rule = self.decide(features, ctx, allowed=None)
         route: dict[str, Any] = {"action": chosen, "rule": rule, "probabilities": probabilities}
         draft.metadata["route"] = route
@@ -186,9 +186,9 @@ class Adaptive(Strategy):
             return final
         return await self._escalate(problem, ctx, final, samples, features)
 
-    async def _constant(self, policy: Policy, chosen: str, problem: Problem, ctx: Context) -> Final:
+    async def _constant(self, chosen: str, problem: Problem, ctx: Context) -> Final:
         """A policy whose signals carried no information: its one action, alone, no signal measured."""
-        rule = f"policy {policy.digest()}: no informative signal, always {chosen}"
+        rule = f"policy {self.policy_digest}: no informative signal, always {chosen}"
         route = {"action": chosen, "rule": rule}
         if chosen == "stop":
             text = await ctx.first_draft(problem, final=True)
@@ -197,8 +197,9 @@ class Adaptive(Strategy):
         final, _ = await self._act(chosen, problem, ctx, None, [], route, round_number=0)
         return final
 
-    async def measure(self, problem: Problem, ctx: Context) -> tuple[Candidate, list[str]]:
-        """The greedy draft and the quick samples, with every signal recorded on the draft."""
+    async def measure(self, problem: Problem,
+                      ctx: Context) -> tuple[Candidate, list[str], dict[str, float]]:
+        """The greedy draft, the quick samples and the features, every signal recorded on the draft."""
         p = self.params
         logprobs: dict[str, Any] = {"logprobs": True} if p.likelihood else {}
         [completion] = await ctx.first_completions(problem, 1, **logprobs)
@@ -224,10 +225,11 @@ class Adaptive(Strategy):
             mean_logprob=(mean_logprob([t.logprob for t in completion.logprobs or []]) if p.likelihood
                           else None),
             p_true=probability, p_true_asked=p.ptrue)
+        features = signals.features()
         draft.metadata["signals"] = signals.model_dump()
-        draft.metadata["features"] = signals.features()
+        draft.metadata["features"] = features
         ctx.update(draft)
-        return draft, quick
+        return draft, quick, features
 
     def decide(self, features: dict[str, float], ctx: Context,
                allowed: list[str] | None) -> tuple[str, dict[str, float], str]:
@@ -238,7 +240,7 @@ class Adaptive(Strategy):
         if self.policy is not None:
             affordable = self._affordable(ctx, allowed)
             action, probabilities = self.policy.choose(features, affordable)
-            return action, probabilities, f"policy {self.policy.digest()}"
+            return action, probabilities, f"policy {self.policy_digest}"
         agreement = features["agreement"]
         if allowed is None:
             action = "stop" if agreement >= p.confident_at else "vote"
@@ -256,9 +258,8 @@ class Adaptive(Strategy):
         limit = ctx.budget.max_tokens
         if limit is None:
             return names
-        left = limit - ctx.ledger.total_tokens()
-        fitting = [n for n in names if self.policy.action(n).mean_tokens <= limit and
-                   self.policy.action(n).mean_tokens - ctx.ledger.total_tokens() <= left]
+        # A mean includes the signals already spent, so it fits when it is within the whole budget.
+        fitting = [n for n in names if self.policy.action(n).mean_tokens <= limit]
         return fitting or names[:1]
 
     async def _escalate(self, problem: Problem, ctx: Context, first: Final, samples: list[str | None],
